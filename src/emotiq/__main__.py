@@ -1,0 +1,3 @@
+from emotiq.cli import run
+
+run()

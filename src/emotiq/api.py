@@ -1,0 +1,50 @@
+"""``emotiq.load``: find a model by name or path and load it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from emotiq.errors import ModelFolderError
+from emotiq.model import EmotiqModel
+
+DEFAULT_MODEL = "emotiq-small"
+
+
+def model_dirs() -> list[Path]:
+    """Folders searched for bundled models: inside the package, then the source tree's ``models/``."""
+    package = Path(__file__).resolve().parent
+    return [package / "_models", package.parents[1] / "models"]
+
+
+def available_models() -> list[str]:
+    """Names of the bundled models that :func:`load` finds by name."""
+    names = {p.parent.name for d in model_dirs() if d.is_dir() for p in d.glob("*/config.json")}
+    return sorted(names)
+
+
+def _find(name_or_path: str | Path) -> Path:
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    for folder in model_dirs():
+        if (folder / str(name_or_path) / "config.json").exists():
+            return folder / str(name_or_path)
+    known = ", ".join(available_models()) or "none found"
+    raise ModelFolderError(f"no model folder or bundled model named {str(name_or_path)!r}; bundled models: {known}")
+
+
+def load(name_or_path: str | Path | None = None, *, device: str = "cpu", precision: str = "auto") -> EmotiqModel:
+    """Load an emotiq model.
+
+    Args:
+        name_or_path: A bundled model name (default ``"emotiq-small"``) or the
+            path of a folder written by :meth:`EmotiqModel.save`.
+        device: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
+        precision: ``"auto"`` (fastest accurate choice), ``"fp32"``, ``"bf16"``,
+            ``"fp16"`` (GPU) or ``"int8"`` (CPU).
+
+    Example:
+        >>> model = emotiq.load()
+        >>> model.analyze(["Top service!", "Nooit meer bij jullie."])
+    """
+    return EmotiqModel.load(_find(name_or_path or DEFAULT_MODEL), device=device, precision=precision)

