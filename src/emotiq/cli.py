@@ -102,6 +102,47 @@ def info(model: ModelOption = None) -> None:
     typer.echo(f"bundled:   {', '.join(emotiq.available_models())}")
 
 
+DEFAULT_CONFIG = "models/emotiq-small/train_config.json"
+
+
+@app.command()
+@friendly_errors
+def train(
+    config: Annotated[Path, typer.Option(help="Training config (JSON).")] = Path(DEFAULT_CONFIG),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model folder to write.")] = Path("models/emotiq-small"),
+    data_root: Annotated[Optional[Path], typer.Option(help="Folder with the labelled sets (default: $EMOTIQ_DATA or ../shared/data).")] = None,
+    permissive_only: Annotated[bool, typer.Option(help="Leave out sets without a clear commercial-use licence.")] = False,
+    epochs: Annotated[Optional[int], typer.Option(help="Override the config's epochs.")] = None,
+) -> None:
+    """Rebuild the default multi-task model from the labelled sets (fixed seed)."""
+    from emotiq.training.train import TrainConfig, run_training
+
+    settings = TrainConfig.from_file(config)
+    settings.data_root = str(data_root) if data_root else settings.data_root
+    settings.permissive_only = permissive_only or settings.permissive_only
+    settings.loop.epochs = epochs or settings.loop.epochs
+    run_training(settings, output)
+    typer.echo(f"saved {output}")
+
+
+@app.command()
+@friendly_errors
+def evaluate(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model folder to evaluate.")] = Path("models/emotiq-small"),
+    config: Annotated[Optional[Path], typer.Option(help="Training config naming sources and splits (default: the model's).")] = None,
+    data_root: Annotated[Optional[Path], typer.Option(help="Folder with the labelled sets.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="At most this many test rows per set (quick check).")] = None,
+) -> None:
+    """Score a model on every public test split beside two baselines; write metrics.md/json."""
+    from emotiq.training.evaluate import run_evaluation
+    from emotiq.training.train import TrainConfig
+
+    settings = TrainConfig.from_file(config or model / "train_config.json")
+    settings.data_root = str(data_root) if data_root else settings.data_root
+    result = run_evaluation(model, settings, limit=limit)
+    typer.echo(f"wrote {model / 'metrics.md'} ({len(result['records'])} scores, {result['seconds']:.0f} s)")
+
+
 def run() -> None:  # console-script entry point
     app()
 

@@ -156,6 +156,28 @@ class EmotiqModel:
             raise InputError(f"score columns {clash} already exist in the DataFrame; pass prefix='emotiq_'")
         return pd.concat([df, scores], axis=1)
 
+    def embed(self, texts: list[str], *, batch_size: int = 64, max_chars: int = DEFAULT_MAX_CHARS) -> np.ndarray:
+        """Mean-pooled encoder vectors, one row per text (zeros for texts with nothing to score)."""
+        docs, pooled = self._encode(list(validated(enumerate(texts), False, "raise")), batch_size, False, max_chars)
+        return document_vectors(docs, pooled).numpy()
+
+    def predict_proba(self, texts: list[str], *, batch_size: int = 64, tasks: Iterable[str] | None = None,
+                      max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, np.ndarray]:
+        """Head name -> ``(n_texts, n_labels)`` probabilities, in each head's label order.
+
+        Texts with nothing to score get the same low-confidence placeholder
+        probabilities that :meth:`analyze` reports for them.
+        """
+        heads = self._select_heads(tasks)
+        docs, pooled = self._encode(list(validated(enumerate(texts), False, "raise")), batch_size, False, max_chars)
+        probs = self._head_probabilities(document_vectors(docs, pooled), heads)
+        for name in heads:
+            placeholder = neutral_probabilities(self.heads[name].spec)
+            for row, doc in enumerate(docs):
+                if doc.status != "ok":
+                    probs[name][row] = placeholder
+        return probs
+
     # -- internals ------------------------------------------------------------------
     @staticmethod
     def _check_errors_mode(errors: str) -> None:
@@ -175,12 +197,17 @@ class EmotiqModel:
     def _analyze_batch(self, items: list[tuple[str | None, str | None]], batch_size: int, tasks: Iterable[str] | None,
                        sentences: bool, max_chars: int) -> list[Analysis]:
         heads = self._select_heads(tasks)
-        docs, sequences = prepare(items, self.encoder, max_chars=max_chars, sentences=sentences)
-        self.runner.max_batch_size = batch_size
-        pooled = self.runner.pooled(sequences) if sequences else torch.zeros((0, self.encoder.hidden_size))
+        docs, pooled = self._encode(items, batch_size, sentences, max_chars)
         probs = self._head_probabilities(document_vectors(docs, pooled), heads)
         sentence_probs = self._head_probabilities(pooled, heads) if sentences else {}
         return [self._result(i, doc, probs, sentence_probs, heads) for i, doc in enumerate(docs)]
+
+    def _encode(self, items: list[tuple[str | None, str | None]], batch_size: int, sentences: bool,
+                max_chars: int) -> tuple[list[Document], torch.Tensor]:
+        docs, sequences = prepare(items, self.encoder, max_chars=max_chars, sentences=sentences)
+        self.runner.max_batch_size = batch_size
+        pooled = self.runner.pooled(sequences) if sequences else torch.zeros((0, self.encoder.hidden_size))
+        return docs, pooled
 
     @torch.inference_mode()
     def _head_probabilities(self, vectors: torch.Tensor, heads: list[str]) -> dict[str, np.ndarray]:

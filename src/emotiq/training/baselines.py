@@ -1,0 +1,70 @@
+"""Baselines evaluated beside the model: TF-IDF + logistic regression, and
+logistic regression on frozen (un-adapted) encoder embeddings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+Featurizer = Callable[[list[str]], np.ndarray]
+
+
+@dataclass
+class HeadData:
+    """Training targets of one head: the rows that have them, as an array."""
+
+    name: str
+    multi_label: bool
+    n_labels: int
+    rows: np.ndarray
+    targets: np.ndarray
+
+
+def head_data(train: pd.DataFrame) -> list[HeadData]:
+    """The sentiment, emotion and complaint-severity targets of ``train``."""
+    sentiment = train["sentiment"].to_numpy() >= 0
+    emotion = train["emotions"].notna().to_numpy()
+    severity = train["severity"].to_numpy() >= 0
+    return [
+        HeadData("sentiment", False, 3, np.flatnonzero(sentiment), train["sentiment"].to_numpy()[sentiment]),
+        HeadData("emotion", True, 10, np.flatnonzero(emotion), np.array(train["emotions"][emotion].tolist())),
+        HeadData("complaint", False, 5, np.flatnonzero(severity), train["severity"].to_numpy()[severity]),
+    ]
+
+
+def _fit_predict(x_train: np.ndarray, data: HeadData, x_test: np.ndarray, seed: int) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+
+    if data.multi_label:
+        clf = OneVsRestClassifier(LogisticRegression(max_iter=1000, C=1.0, random_state=seed))
+        clf.fit(x_train, data.targets)
+        return np.asarray(clf.predict_proba(x_test))
+    clf = LogisticRegression(max_iter=1000, C=1.0, random_state=seed)
+    clf.fit(x_train, data.targets)
+    probs = np.zeros((x_test.shape[0], data.n_labels))
+    probs[:, clf.classes_.astype(int)] = clf.predict_proba(x_test)
+    return probs
+
+
+def linear_baseline(train_x: np.ndarray, heads: list[HeadData], test_x: np.ndarray, seed: int = 13) -> dict[str, np.ndarray]:
+    """Fit one logistic regression per head on ``train_x`` rows; predict ``test_x``."""
+    return {h.name: _fit_predict(train_x[h.rows], h, test_x, seed) for h in heads}
+
+
+def tfidf_features(train_texts: list[str], test_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Word 1-2-gram plus character 2-5-gram TF-IDF, fitted on the training texts."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=200_000, sublinear_tf=True)
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, max_features=200_000, sublinear_tf=True)
+    train = hstack([words.fit_transform(train_texts), chars.fit_transform(train_texts)]).tocsr()
+    test = hstack([words.transform(test_texts), chars.transform(test_texts)]).tocsr()
+    return train, test  # type: ignore[return-value]

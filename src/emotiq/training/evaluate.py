@@ -1,0 +1,163 @@
+"""``emotiq evaluate``: score a model on every public test split, beside two baselines.
+
+For each test set and each task it labels, the model, TF-IDF + logistic
+regression, and logistic regression on frozen base-encoder embeddings are
+scored in the same run (the baselines are fitted on the same training rows the
+model was trained on). Dutch test sets also get a cross-lingual row: the frozen
+baseline fitted on English rows only. Results go to ``metrics.json`` and
+``metrics.md`` in the model folder, and into its model card.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from emotiq.model import EmotiqModel
+from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS
+from emotiq.training.baselines import head_data, linear_baseline, tfidf_features
+from emotiq.training.mappings import EKMAN_LABELS, TWEETEVAL_EMOTION_LABELS, ekman_group, tweeteval_emotion_class
+from emotiq.training.metrics import multi_label_report, single_label_report
+from emotiq.training.sources import goemotions_ekman, load_sources
+from emotiq.training.train import TrainConfig, training_frames
+
+logger = logging.getLogger(__name__)
+
+Probs = dict[str, np.ndarray]
+
+PUBLISHED: dict[tuple[str, str], tuple[str, float, str]] = {
+    ("goemotions", "emotion_ekman"): ("macro_f1", 0.615, "Demszky et al. 2020 (BERT-base)"),
+    ("tweeteval_emotion", "emotion_native"): ("macro_f1", 0.802, "TweetEval leaderboard (larger models)"),
+    ("semeval2017_sentiment", "sentiment"): ("macro_recall", 0.737, "TweetEval leaderboard (larger models)"),
+    ("xci", "complaint"): ("macro_f1", 0.87, "Singh et al. 2023 / Jin & Aletras 2021"),
+    ("xci", "severity"): ("macro_f1", 0.557, "Jin & Aletras 2021"),
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One evaluated quantity: how to read its gold labels and its predictions."""
+
+    name: str
+    labels: tuple[str, ...]
+    multi_label: bool
+    gold: Callable[[pd.DataFrame], np.ndarray | None]
+    predicted: Callable[[Probs], np.ndarray]
+
+
+def _complaint_probs(p: Probs) -> np.ndarray:
+    yes = 1.0 - p["complaint"][:, 0]
+    return np.stack([1.0 - yes, yes], axis=1)
+
+
+def _rows_with(column: str) -> Callable[[pd.DataFrame], np.ndarray | None]:
+    def gold(df: pd.DataFrame) -> np.ndarray | None:
+        values = df[column].to_numpy()
+        return values if (values >= 0).any() else None
+
+    return gold
+
+
+def _emotion_gold(df: pd.DataFrame) -> np.ndarray | None:
+    if df["emotions"].isna().all():
+        return None
+    return np.array([v if v is not None else [np.nan] * len(EMOTION_LABELS) for v in df["emotions"]], dtype=float)
+
+
+def _tweeteval_gold(df: pd.DataFrame) -> np.ndarray | None:
+    if df["source"].iloc[0] != "tweeteval_emotion":
+        return None
+    return df["native_label"].map(TWEETEVAL_EMOTION_LABELS.index).to_numpy()
+
+
+TASKS = [
+    Task("sentiment", SENTIMENT_LABELS, False, _rows_with("sentiment"), lambda p: p["sentiment"]),
+    Task("emotion", EMOTION_LABELS, True, _emotion_gold, lambda p: p["emotion"]),
+    Task("emotion_native", tuple(TWEETEVAL_EMOTION_LABELS), False, _tweeteval_gold,
+         lambda p: np.eye(len(TWEETEVAL_EMOTION_LABELS))[tweeteval_emotion_class(p["emotion"])]),
+    Task("complaint", ("no_complaint", "complaint"), False, _rows_with("complaint"), _complaint_probs),
+    Task("severity", SEVERITY_LABELS, False, _rows_with("severity"), lambda p: p["complaint"]),
+]
+EKMAN_TASK = Task("emotion_ekman", tuple(EKMAN_LABELS), True, lambda df: None, lambda p: np.asarray(ekman_group(p["emotion"])))
+
+
+def _ekman_gold(part: pd.DataFrame, ekman: pd.DataFrame) -> np.ndarray:
+    """GoEmotions' official Ekman labels for the rows of ``part`` (NaN where absent)."""
+    by_text = dict(zip(ekman["text"], ekman["ekman"]))
+    missing = [np.nan] * len(EKMAN_LABELS)
+    return np.array([by_text.get(text, missing) for text in part["text"]], dtype=float)
+
+
+def _report(task: Task, gold: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
+    if task.multi_label:
+        keep = ~np.isnan(gold).any(axis=1)
+        return multi_label_report(gold[keep], probs[keep], list(task.labels))
+    keep = gold >= 0
+    return single_label_report(gold[keep].astype(int), probs[keep], list(task.labels))
+
+
+def _systems_probs(model: EmotiqModel, frozen: EmotiqModel, train: pd.DataFrame, texts: list[str], seed: int) -> dict[str, Probs]:
+    """Probabilities of the model and of each baseline for ``texts``."""
+    heads = head_data(train)
+    train_texts = train["text"].tolist()
+    start = time.perf_counter()
+    systems = {"emotiq": model.predict_proba(texts)}
+    logger.info("Model scored %d test texts in %.1f s", len(texts), time.perf_counter() - start)
+    tf_train, tf_test = tfidf_features(train_texts, texts)
+    systems["tfidf_lr"] = linear_baseline(tf_train, heads, tf_test, seed)  # type: ignore[arg-type]
+    emb_train, emb_test = frozen.embed(train_texts), frozen.embed(texts)
+    systems["frozen_e5_lr"] = linear_baseline(emb_train, heads, emb_test, seed)
+    english = (train["lang"] == "en").to_numpy()
+    systems["frozen_e5_lr_en_only"] = linear_baseline(emb_train[english], head_data(train[english].reset_index(drop=True)), emb_test, seed)
+    return systems
+
+
+def _slice(probs: Probs, rows: np.ndarray) -> Probs:
+    return {name: values[rows] for name, values in probs.items()}
+
+
+def evaluate_sets(systems: dict[str, Probs], test: pd.DataFrame, ekman: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """One record per (test set, task, system) with the metrics of that system."""
+    records = []
+    for source, part in test.groupby("source", sort=True):
+        rows = part.index.to_numpy()
+        tasks = [(t, t.gold(part)) for t in TASKS]
+        if source == "goemotions" and ekman is not None:
+            tasks.append((EKMAN_TASK, _ekman_gold(part, ekman)))
+        for task, gold in tasks:
+            if gold is None:
+                continue
+            for system, probs in systems.items():
+                if system.endswith("en_only") and part["lang"].iloc[0] != "nl":
+                    continue
+                report = _report(task, gold, task.predicted(_slice(probs, rows)))
+                records.append({"test_set": source, "lang": part["lang"].iloc[0], "task": task.name, "system": system, **report})
+    return records
+
+
+def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | None = None) -> dict[str, Any]:
+    """Evaluate the model in ``model_dir``; write ``metrics.json``, ``metrics.md`` and the card."""
+    start = time.perf_counter()
+    model = EmotiqModel.load(model_dir)
+    frozen = EmotiqModel.from_base(model.config.base)
+    train, _ = training_frames(config)
+    test = load_sources(config.sources, data_root=config.data_root, permissive_only=config.permissive_only, splits=["test"])
+    if limit:
+        test = test.groupby("source", group_keys=False).head(limit).reset_index(drop=True)
+    ekman = goemotions_ekman("test", data_root=config.data_root) if "goemotions" in set(test["source"]) else None
+    systems = _systems_probs(model, frozen, train, test["text"].tolist(), config.loop.seed)
+    records = evaluate_sets(systems, test, ekman)
+    result = {"model": model.config.name, "records": records, "test_rows": int(len(test)), "train_rows": int(len(train)),
+              "seconds": round(time.perf_counter() - start, 1), "published": {f"{k[0]}/{k[1]}": v for k, v in PUBLISHED.items()}}
+    from emotiq.training.metrics_report import write_metrics
+
+    write_metrics(Path(model_dir), model, result)
+    return result

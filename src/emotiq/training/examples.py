@@ -1,0 +1,88 @@
+"""Labelled rows to tensors: token ids, per-task targets and masks, in token-bucketed batches."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from emotiq.encoder.text_encoder import TextEncoder
+from emotiq.engine.batching import plan_batches
+from emotiq.text import clean_text
+
+
+@dataclass
+class Batch:
+    """One padded batch with the targets of every task (-1 / zero mask where unlabelled)."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    targets: dict[str, torch.Tensor]
+    masks: dict[str, torch.Tensor]
+    rows: list[int]
+
+
+class ExampleSet:
+    """Tokenized texts with targets for the built-in heads and any custom head.
+
+    Args:
+        df: Rows with ``text`` and target columns: ``sentiment`` (class index or
+            -1), ``emotions`` (0/1 list or None), ``severity`` (class index or -1),
+            or any column named in ``single_label`` / ``multi_label``.
+        encoder: Tokenizes ``text`` the way inference does (cleaned, prefixed).
+        max_tokens: Training sequences are cut to this many tokens.
+        single_label: Head name -> column of class indices (-1 for none).
+        multi_label: Head name -> column of 0/1 lists (None for none).
+    """
+
+    def __init__(self, df: pd.DataFrame, encoder: TextEncoder, *, max_tokens: int,
+                 single_label: dict[str, str], multi_label: dict[str, str]) -> None:
+        texts = [clean_text(str(t)).text for t in df["text"]]
+        ids = encoder.encode_ids(texts)
+        self.ids = [seq if len(seq) <= max_tokens else seq[: max_tokens - 1] + seq[-1:] for seq in ids]
+        self.pad_id = encoder.pad_id
+        self.targets: dict[str, torch.Tensor] = {}
+        self.masks: dict[str, torch.Tensor] = {}
+        for head, column in single_label.items():
+            values = torch.tensor(df[column].astype(int).to_numpy())
+            self.targets[head], self.masks[head] = values.clamp(min=0), values >= 0
+        for head, column in multi_label.items():
+            present = df[column].map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v)))
+            width = len(next(v for v, p in zip(df[column], present) if p)) if present.any() else 1
+            matrix = [list(v) if p else [0.0] * width for v, p in zip(df[column], present)]
+            self.targets[head] = torch.tensor(matrix, dtype=torch.float32)
+            self.masks[head] = torch.tensor(present.to_numpy(), dtype=torch.bool)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def batch(self, rows: list[int]) -> Batch:
+        longest = max(len(self.ids[r]) for r in rows)
+        input_ids = torch.full((len(rows), longest), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), longest), dtype=torch.long)
+        for i, r in enumerate(rows):
+            input_ids[i, : len(self.ids[r])] = torch.tensor(self.ids[r])
+            mask[i, : len(self.ids[r])] = 1
+        index = torch.tensor(rows)
+        return Batch(input_ids, mask, {h: t[index] for h, t in self.targets.items()},
+                     {h: m[index] for h, m in self.masks.items()}, rows)
+
+    def batches(self, *, token_budget: int, max_batch_size: int, shuffle: bool, seed: int = 0) -> list[list[int]]:
+        """Row groups of similar length; shuffled windows when ``shuffle``."""
+        rows = list(range(len(self)))
+        rng = random.Random(seed)
+        if shuffle:
+            rng.shuffle(rows)
+        window = max_batch_size * 50
+        groups: list[list[int]] = []
+        for start in range(0, len(rows), window):
+            part = rows[start : start + window]
+            lengths = [len(self.ids[r]) for r in part]
+            for batch in plan_batches(lengths, token_budget=token_budget, max_batch_size=max_batch_size):
+                groups.append([part[i] for i in batch])
+        if shuffle:
+            rng.shuffle(groups)
+        return groups
