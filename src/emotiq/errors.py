@@ -15,6 +15,10 @@ class ModelFolderError(EmotiqError):
     """A model folder is missing files or holds an unreadable config."""
 
 
+class MissingDataError(EmotiqError, FileNotFoundError):
+    """A labelled data folder or file is not where emotiq looked for it."""
+
+
 class InputError(EmotiqError, ValueError):
     """An input (text, file, column) cannot be used; the message names it."""
 

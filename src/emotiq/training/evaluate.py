@@ -34,11 +34,11 @@ logger = logging.getLogger(__name__)
 Probs = dict[str, np.ndarray]
 
 PUBLISHED: dict[tuple[str, str], tuple[str, float, str]] = {
-    ("goemotions", "emotion_ekman"): ("macro_f1", 0.615, "Demszky et al. 2020 (BERT-base)"),
-    ("tweeteval_emotion", "emotion_native"): ("macro_f1", 0.802, "TweetEval leaderboard (larger models)"),
-    ("semeval2017_sentiment", "sentiment"): ("macro_recall", 0.737, "TweetEval leaderboard (larger models)"),
-    ("xci", "complaint"): ("macro_f1", 0.87, "Singh et al. 2023 / Jin & Aletras 2021"),
-    ("xci", "severity"): ("macro_f1", 0.557, "Jin & Aletras 2021"),
+    ("goemotions", "emotion_ekman"): ("macro_f1", 0.615, "reference, BERT-base size"),
+    ("tweeteval_emotion", "emotion_native"): ("macro_f1", 0.802, "reference, larger models"),
+    ("semeval2017_sentiment", "sentiment"): ("macro_recall", 0.737, "reference, larger models"),
+    ("xci", "complaint"): ("macro_f1", 0.87, "reference, complaint identification"),
+    ("xci", "severity"): ("macro_f1", 0.557, "reference, complaint severity"),
 }
 
 

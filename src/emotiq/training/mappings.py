@@ -1,0 +1,215 @@
+"""Label mappings from the labelled sources onto emotiq's label sets.
+
+Each mapping sends a source label to a tuple of emotiq labels; an empty tuple means the
+source label carries no emotiq label (the row gets no target for that task). The data
+card (``data/DATA_CARD.md``) documents every table here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS
+
+LabelMap = Mapping[str, tuple[str, ...]]
+
+GOEMOTIONS_TO_EMOTIQ: LabelMap = {
+    "anger": ("anger",),
+    "annoyance": ("anger",),
+    "disapproval": ("anger",),
+    "disgust": ("disgust",),
+    "fear": ("fear",),
+    "nervousness": ("fear",),
+    "joy": ("joy",),
+    "amusement": ("joy",),
+    "excitement": ("joy",),
+    "love": ("joy",),
+    "pride": ("joy",),
+    "relief": ("joy",),
+    "sadness": ("sadness",),
+    "grief": ("sadness",),
+    "remorse": ("sadness",),
+    "embarrassment": ("sadness",),
+    "surprise": ("surprise",),
+    "realization": ("surprise",),
+    "confusion": ("surprise",),
+    "curiosity": ("surprise",),
+    "gratitude": ("trust",),
+    "admiration": ("trust",),
+    "approval": ("trust",),
+    "caring": ("trust",),
+    "desire": ("anticipation",),
+    "optimism": ("anticipation",),
+    "disappointment": ("disappointment",),
+    "neutral": ("neutral",),
+}
+"""GoEmotions' 27 emotions + neutral. ``curiosity`` goes to surprise, as in GoEmotions' own
+Ekman grouping, so that :func:`ekman_group` reproduces the official Ekman labels exactly."""
+
+XED_NAMES: Mapping[str, str] = {
+    "1": "anger",
+    "2": "anticipation",
+    "3": "disgust",
+    "4": "fear",
+    "5": "joy",
+    "6": "sadness",
+    "7": "surprise",
+    "8": "trust",
+    "0": "neutral",
+    "9": "neutral",
+}
+"""XED label ids: Plutchik's 8 in alphabetical order from 1; neutral is 0 in the README and
+9 in ``neu_en.txt``."""
+
+XED_TO_EMOTIQ: LabelMap = {label_id: (name,) for label_id, name in XED_NAMES.items()}
+"""XED's names are emotiq's names, so the mapping is one to one."""
+
+TWEETEVAL_EMOTION_LABELS: tuple[str, ...] = ("anger", "joy", "optimism", "sadness")
+"""TweetEval emotion classes, in the order of its label ids (single-label, 4-way)."""
+
+TWEETEVAL_EMOTION_TO_EMOTIQ: LabelMap = {
+    "anger": ("anger",),
+    "joy": ("joy",),
+    "optimism": ("anticipation",),
+    "sadness": ("sadness",),
+}
+
+XCI_EMOTION_TO_EMOTIQ: LabelMap = {
+    "anger": ("anger",),
+    "disgust": ("disgust",),
+    "fear": ("fear",),
+    "joy": ("joy",),
+    "sadness": ("sadness",),
+    "surprise": ("surprise",),
+    "other": (),
+}
+"""``other`` covers anything outside Ekman's six (trust, anticipation, disappointment
+included), so it gives no emotion target rather than ``neutral``."""
+
+CESAMARD_EMOTION_TO_EMOTIQ: LabelMap = {
+    "anger": ("anger",),
+    "disgust": ("disgust",),
+    "fear": ("fear",),
+    "happiness": ("joy",),
+    "sadness": ("sadness",),
+    "surprise": ("surprise",),
+}
+
+SEVERITY_TO_LEVEL: Mapping[str, int] = {
+    "non-complaint": 0,
+    "no explicit reproach": 1,
+    "disapproval": 2,
+    "accusation": 3,
+    "blame": 4,
+}
+"""CESAMARD severity names (lower-cased) -> X-CI level, i.e. index into SEVERITY_LABELS."""
+
+DUTCH_POLITICAL_EMOTION_TO_EMOTIQ: LabelMap = {
+    "no emotion": ("neutral",),
+    "admiration": ("trust",),
+    "disappointment": ("disappointment",),
+    "optimism": ("anticipation",),
+    "scepticism": (),
+    "other": (),
+}
+"""``scepticism`` has no emotiq counterpart (it is doubt, not a basic emotion) and
+``other`` is unspecified: both give no emotion target."""
+
+POLARITY_TO_SENTIMENT: Mapping[str, int] = {name: i for i, name in enumerate(SENTIMENT_LABELS)}
+"""``negative``/``neutral``/``positive`` (lower-cased) -> sentiment index."""
+
+EKMAN_LABELS: tuple[str, ...] = (
+    "anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral",
+)  # fmt: skip
+"""GoEmotions' Ekman taxonomy (6 basic emotions + neutral)."""
+
+EMOTIQ_TO_EKMAN: Mapping[str, str] = {
+    "anger": "anger",
+    "disgust": "disgust",
+    "fear": "fear",
+    "joy": "joy",
+    "trust": "joy",
+    "anticipation": "joy",
+    "sadness": "sadness",
+    "disappointment": "sadness",
+    "surprise": "surprise",
+    "neutral": "neutral",
+}
+
+_EKMAN_MATRIX = np.array(
+    [[float(EMOTIQ_TO_EKMAN[e] == k) for k in EKMAN_LABELS] for e in EMOTION_LABELS]
+)
+
+
+def emotion_vector(labels: Iterable[str]) -> list[float]:
+    """0/1 vector over EMOTION_LABELS with a 1 for each emotiq label in ``labels``."""
+    chosen = set(labels)
+    unknown = chosen - set(EMOTION_LABELS)
+    if unknown:
+        raise ValueError(f"not emotiq emotions: {sorted(unknown)}; valid: {EMOTION_LABELS}")
+    return [float(name in chosen) for name in EMOTION_LABELS]
+
+
+def map_emotions(native: Iterable[str], mapping: LabelMap) -> list[float] | None:
+    """Map native emotion labels to an emotiq vector; None if none of them maps to anything.
+
+    Raises:
+        KeyError: A native label is missing from ``mapping``.
+    """
+    targets = [t for label in native for t in mapping[label]]
+    return emotion_vector(targets) if targets else None
+
+
+def ekman_group(emotions: Any) -> Any:
+    """Group emotiq emotions into GoEmotions' Ekman taxonomy (EKMAN_LABELS).
+
+    joy <- joy, trust, anticipation; sadness <- sadness, disappointment; every other
+    emotion maps to itself. A group's score is the maximum of its members' scores.
+
+    Args:
+        emotions: One of: a mapping emotiq label -> probability; an iterable of emotiq
+            label names; a vector of 10 scores in EMOTION_LABELS order; or an
+            ``(n, 10)`` array of such vectors.
+
+    Returns:
+        A dict Ekman label -> score for a mapping; a sorted list of Ekman labels for
+        label names; a list of 7 scores for one vector; an ``(n, 7)`` array for a matrix.
+    """
+    if isinstance(emotions, Mapping):
+        vector = [float(emotions.get(name, 0.0)) for name in EMOTION_LABELS]
+        return dict(zip(EKMAN_LABELS, ekman_group(vector), strict=True))
+    if isinstance(emotions, str):
+        emotions = [emotions]
+    if not isinstance(emotions, np.ndarray):
+        emotions = list(emotions)
+        if all(isinstance(x, str) for x in emotions):
+            return sorted({EMOTIQ_TO_EKMAN[x] for x in emotions}, key=EKMAN_LABELS.index)
+    scores = np.asarray(emotions, dtype=float)
+    if scores.shape[-1] != len(EMOTION_LABELS):
+        raise ValueError(f"expected {len(EMOTION_LABELS)} emotion scores, got {scores.shape}")
+    grouped = (scores[..., :, None] * _EKMAN_MATRIX).max(axis=-2)
+    return grouped.tolist() if grouped.ndim == 1 else grouped
+
+
+def tweeteval_emotion_class(emotions: Any) -> np.ndarray:
+    """Native TweetEval emotion class ids from emotiq emotion scores.
+
+    Takes the argmax over emotiq's anger, joy, anticipation (TweetEval's optimism) and
+    sadness, which gives ids into TWEETEVAL_EMOTION_LABELS for the native 4-class
+    macro-F1.
+
+    Args:
+        emotions: Scores in EMOTION_LABELS order, shape ``(10,)`` or ``(n, 10)``.
+
+    Returns:
+        Class ids, shape ``()`` or ``(n,)``.
+    """
+    columns = [
+        EMOTION_LABELS.index(TWEETEVAL_EMOTION_TO_EMOTIQ[name][0])
+        for name in TWEETEVAL_EMOTION_LABELS
+    ]
+    scores = np.asarray(emotions, dtype=float)
+    return np.argmax(scores[..., columns], axis=-1)
