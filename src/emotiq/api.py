@@ -33,7 +33,7 @@ def _find(name_or_path: str | Path) -> Path:
     raise ModelFolderError(f"no model folder or bundled model named {str(name_or_path)!r}; bundled models: {known}")
 
 
-def load(name_or_path: str | Path | None = None, *, device: str = "cpu", precision: str = "auto") -> EmotiqModel:
+def load(name_or_path: str | Path | None = None, *, device: str = "cpu", precision: str = "auto", threads: int | None = None) -> EmotiqModel:
     """Load an emotiq model.
 
     Args:
@@ -42,9 +42,15 @@ def load(name_or_path: str | Path | None = None, *, device: str = "cpu", precisi
         device: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
         precision: ``"auto"`` (fastest accurate choice), ``"fp32"``, ``"bf16"``,
             ``"fp16"`` (GPU) or ``"int8"`` (CPU).
+        threads: CPU threads for torch (default: torch's own choice, which follows
+            ``OMP_NUM_THREADS`` or the number of physical cores).
 
     Example:
         >>> model = emotiq.load()
         >>> model.analyze(["Top service!", "Nooit meer bij jullie."])
     """
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, int(threads)))
     return EmotiqModel.load(_find(name_or_path or DEFAULT_MODEL), device=device, precision=precision)

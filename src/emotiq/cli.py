@@ -23,6 +23,7 @@ app = typer.Typer(help="Emotion, sentiment and complaint scores for Dutch and En
 ModelOption = Annotated[Optional[str], typer.Option("--model", "-m", help="Bundled model name or model folder (default: emotiq-small).")]
 DeviceOption = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")]
 PrecisionOption = Annotated[str, typer.Option(help="auto, fp32, bf16, fp16 (GPU) or int8 (CPU).")]
+ThreadsOption = Annotated[Optional[int], typer.Option(help="CPU threads (default: torch's choice).")]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -59,13 +60,14 @@ def analyze(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per text.")] = False,
     device: DeviceOption = "cpu",
     precision: PrecisionOption = "auto",
+    threads: ThreadsOption = None,
 ) -> None:
     """Score texts given on the command line (or stdin) and print the results."""
     import emotiq
 
     if texts == ["-"]:
         texts = [line.rstrip("\n") for line in sys.stdin]
-    scorer = emotiq.load(model, device=device, precision=precision)
+    scorer = emotiq.load(model, device=device, precision=precision, threads=threads)
     for result in scorer.analyze(texts, sentences=sentences):
         typer.echo(json.dumps(result.asdict(), ensure_ascii=False) if as_json else _summary(result))
 

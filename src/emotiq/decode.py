@@ -22,9 +22,14 @@ def sentiment_fields(spec: HeadSpec, probs: np.ndarray) -> dict[str, Any]:
     return {"sentiment": Sentiment(label=label, score=round(score, 6), probabilities=named)}
 
 
+def _over_threshold(spec: HeadSpec, probs: np.ndarray) -> tuple[str, ...]:
+    ranked = sorted(zip(spec.labels, probs, spec.thresholds()), key=lambda item: -item[1])
+    return tuple(label for label, p, t in ranked if p >= t)
+
+
 @register_role("emotion")
 def emotion_fields(spec: HeadSpec, probs: np.ndarray) -> dict[str, Any]:
-    return {"emotions": _named(spec, probs)}
+    return {"emotions": _named(spec, probs), "emotion_labels": _over_threshold(spec, probs)}
 
 
 @register_role("complaint")
@@ -47,7 +52,7 @@ def complaint_fields(spec: HeadSpec, probs: np.ndarray) -> dict[str, Any]:
 def custom_fields(spec: HeadSpec, probs: np.ndarray) -> dict[str, Any]:
     named = _named(spec, probs)
     if spec.kind == "sigmoid":
-        labels = tuple(label for label, p in named.items() if p >= spec.threshold)
+        labels = _over_threshold(spec, probs)
     else:
         labels = (spec.labels[int(np.argmax(probs))],)
     scores = LabelScores(labels=labels, probabilities=named, multi_label=spec.kind == "sigmoid")

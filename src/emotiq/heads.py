@@ -39,6 +39,10 @@ class HeadSpec:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def thresholds(self) -> list[float]:
+        """Per-label decision thresholds of a sigmoid head (``extra["thresholds"]`` or ``threshold``)."""
+        return list(self.extra.get("thresholds") or [self.threshold] * len(self.labels))
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HeadSpec:
         return cls(**data)

@@ -215,7 +215,7 @@ class EmotiqModel:
         return {name: self.heads[name].probabilities(out).numpy() for name, out in logits.items()}
 
     def _fields(self, probs: dict[str, np.ndarray], row: int | None, heads: list[str]) -> dict[str, Any]:
-        fields: dict[str, Any] = {"sentiment": None, "emotions": {}, "complaint": None, "custom": {}}
+        fields: dict[str, Any] = {"sentiment": None, "emotions": {}, "emotion_labels": (), "complaint": None, "custom": {}}
         for name in heads:
             spec = self.heads[name].spec
             values = neutral_probabilities(spec) if row is None else probs[name][row]

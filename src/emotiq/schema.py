@@ -100,12 +100,13 @@ class Analysis:
     truncated: bool = False
     custom: dict[str, LabelScores] = field(default_factory=dict)
     sentences: tuple[SentenceScore, ...] | None = None
+    emotion_labels: tuple[str, ...] = ()
+    """Emotions over their decision threshold (tuned per emotion on dev data), most likely first."""
 
     @property
     def top_emotions(self) -> list[str]:
-        """Emotions with probability >= 0.5, most likely first."""
-        ranked = sorted(self.emotions.items(), key=lambda kv: -kv[1])
-        return [name for name, p in ranked if p >= 0.5]
+        """The predicted emotions (``emotion_labels``) as a list."""
+        return list(self.emotion_labels)
 
     def to_dict(self) -> dict[str, Any]:
         """One flat row (column name -> value), ready for a DataFrame or CSV."""

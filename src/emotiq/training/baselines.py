@@ -43,7 +43,8 @@ def _fit_predict(x_train: np.ndarray, data: HeadData, x_test: np.ndarray, seed: 
     from sklearn.multiclass import OneVsRestClassifier
 
     if data.multi_label:
-        clf = OneVsRestClassifier(LogisticRegression(max_iter=1000, C=1.0, random_state=seed))
+        # balanced class weights: rare emotions are otherwise never predicted at 0.5
+        clf = OneVsRestClassifier(LogisticRegression(max_iter=1000, C=1.0, class_weight="balanced", random_state=seed))
         clf.fit(x_train, data.targets)
         return np.asarray(clf.predict_proba(x_test))
     clf = LogisticRegression(max_iter=1000, C=1.0, random_state=seed)

@@ -24,7 +24,7 @@ import pandas as pd
 from emotiq.model import EmotiqModel
 from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS
 from emotiq.training.baselines import head_data, linear_baseline, tfidf_features
-from emotiq.training.mappings import EKMAN_LABELS, TWEETEVAL_EMOTION_LABELS, ekman_group, tweeteval_emotion_class
+from emotiq.training.mappings import EKMAN_LABELS, TWEETEVAL_EMOTION_LABELS, ekman_group, tweeteval_emotion_scores
 from emotiq.training.metrics import multi_label_report, single_label_report
 from emotiq.training.sources import goemotions_ekman, load_sources
 from emotiq.training.train import TrainConfig, training_frames
@@ -51,6 +51,8 @@ class Task:
     multi_label: bool
     gold: Callable[[pd.DataFrame], np.ndarray | None]
     predicted: Callable[[Probs], np.ndarray]
+    decide: Callable[[Probs, np.ndarray], np.ndarray] | None = None
+    """0/1 decisions of a multi-label task given per-emotion thresholds."""
 
 
 def _complaint_probs(p: Probs) -> np.ndarray:
@@ -80,13 +82,13 @@ def _tweeteval_gold(df: pd.DataFrame) -> np.ndarray | None:
 
 TASKS = [
     Task("sentiment", SENTIMENT_LABELS, False, _rows_with("sentiment"), lambda p: p["sentiment"]),
-    Task("emotion", EMOTION_LABELS, True, _emotion_gold, lambda p: p["emotion"]),
-    Task("emotion_native", tuple(TWEETEVAL_EMOTION_LABELS), False, _tweeteval_gold,
-         lambda p: np.eye(len(TWEETEVAL_EMOTION_LABELS))[tweeteval_emotion_class(p["emotion"])]),
+    Task("emotion", EMOTION_LABELS, True, _emotion_gold, lambda p: p["emotion"], lambda p, t: p["emotion"] >= t),
+    Task("emotion_native", tuple(TWEETEVAL_EMOTION_LABELS), False, _tweeteval_gold, lambda p: tweeteval_emotion_scores(p["emotion"])),
     Task("complaint", ("no_complaint", "complaint"), False, _rows_with("complaint"), _complaint_probs),
     Task("severity", SEVERITY_LABELS, False, _rows_with("severity"), lambda p: p["complaint"]),
 ]
-EKMAN_TASK = Task("emotion_ekman", tuple(EKMAN_LABELS), True, lambda df: None, lambda p: np.asarray(ekman_group(p["emotion"])))
+EKMAN_TASK = Task("emotion_ekman", tuple(EKMAN_LABELS), True, lambda df: None, lambda p: np.asarray(ekman_group(p["emotion"])),
+                  lambda p, t: np.asarray(ekman_group((p["emotion"] >= t).astype(float))))
 
 
 def _ekman_gold(part: pd.DataFrame, ekman: pd.DataFrame) -> np.ndarray:
@@ -96,12 +98,14 @@ def _ekman_gold(part: pd.DataFrame, ekman: pd.DataFrame) -> np.ndarray:
     return np.array([by_text.get(text, missing) for text in part["text"]], dtype=float)
 
 
-def _report(task: Task, gold: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
+def _report(task: Task, gold: np.ndarray, probs: Probs, thresholds: np.ndarray) -> dict[str, Any]:
+    predicted = task.predicted(probs)
     if task.multi_label:
         keep = ~np.isnan(gold).any(axis=1)
-        return multi_label_report(gold[keep], probs[keep], list(task.labels))
+        decisions = task.decide(probs, thresholds)[keep] if task.decide else None
+        return multi_label_report(gold[keep], predicted[keep], list(task.labels), decisions=decisions)
     keep = gold >= 0
-    return single_label_report(gold[keep].astype(int), probs[keep], list(task.labels))
+    return single_label_report(gold[keep].astype(int), predicted[keep], list(task.labels))
 
 
 def _systems_probs(model: EmotiqModel, frozen: EmotiqModel, train: pd.DataFrame, texts: list[str], seed: int) -> dict[str, Probs]:
@@ -120,12 +124,21 @@ def _systems_probs(model: EmotiqModel, frozen: EmotiqModel, train: pd.DataFrame,
     return systems
 
 
+def _has_heads(task: Task, probs: Probs) -> bool:
+    head = "sentiment" if task.name == "sentiment" else ("emotion" if task.name.startswith("emotion") else "complaint")
+    return head in probs
+
+
 def _slice(probs: Probs, rows: np.ndarray) -> Probs:
     return {name: values[rows] for name, values in probs.items()}
 
 
-def evaluate_sets(systems: dict[str, Probs], test: pd.DataFrame, ekman: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """One record per (test set, task, system) with the metrics of that system."""
+def evaluate_sets(systems: dict[str, Probs], test: pd.DataFrame, ekman: pd.DataFrame | None,
+                  thresholds: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """One record per (test set, task, system) with the metrics of that system.
+
+    ``thresholds`` gives each system's per-emotion decision thresholds (default 0.5).
+    """
     records = []
     for source, part in test.groupby("source", sort=True):
         rows = part.index.to_numpy()
@@ -133,12 +146,13 @@ def evaluate_sets(systems: dict[str, Probs], test: pd.DataFrame, ekman: pd.DataF
         if source == "goemotions" and ekman is not None:
             tasks.append((EKMAN_TASK, _ekman_gold(part, ekman)))
         for task, gold in tasks:
-            if gold is None:
+            if gold is None or not all(_has_heads(task, probs) for probs in systems.values()):
                 continue
             for system, probs in systems.items():
                 if system.endswith("en_only") and part["lang"].iloc[0] != "nl":
                     continue
-                report = _report(task, gold, task.predicted(_slice(probs, rows)))
+                threshold = thresholds.get(system, np.full(len(EMOTION_LABELS), 0.5))
+                report = _report(task, gold, _slice(probs, rows), threshold)
                 records.append({"test_set": source, "lang": part["lang"].iloc[0], "task": task.name, "system": system, **report})
     return records
 
@@ -150,11 +164,14 @@ def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | N
     frozen = EmotiqModel.from_base(model.config.base)
     train, _ = training_frames(config)
     test = load_sources(config.sources, data_root=config.data_root, permissive_only=config.permissive_only, splits=["test"])
-    if limit:
+    if limit:  # quick check: a few rows per set, baselines fitted on fewer rows too
         test = test.groupby("source", group_keys=False).head(limit).reset_index(drop=True)
+        train = train.groupby("source", group_keys=False).head(limit * 5).reset_index(drop=True)
     ekman = goemotions_ekman("test", data_root=config.data_root) if "goemotions" in set(test["source"]) else None
     systems = _systems_probs(model, frozen, train, test["text"].tolist(), config.loop.seed)
-    records = evaluate_sets(systems, test, ekman)
+    emotion_head = model.heads["emotion"].spec if "emotion" in model.heads else None
+    thresholds = {"emotiq": np.asarray(emotion_head.thresholds())} if emotion_head else {}
+    records = evaluate_sets(systems, test, ekman, thresholds)
     result = {"model": model.config.name, "records": records, "test_rows": int(len(test)), "train_rows": int(len(train)),
               "seconds": round(time.perf_counter() - start, 1), "published": {f"{k[0]}/{k[1]}": v for k, v in PUBLISHED.items()}}
     from emotiq.training.metrics_report import write_metrics

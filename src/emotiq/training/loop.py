@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from emotiq.training.calibration import fit_temperature
 from emotiq.training.examples import Batch, ExampleSet
-from emotiq.training.metrics import multi_label_report, single_label_report
+from emotiq.training.metrics import best_threshold, multi_label_report, single_label_report
 
 if TYPE_CHECKING:
     from emotiq.model import EmotiqModel
@@ -112,7 +112,7 @@ def head_report(model: EmotiqModel, name: str, logits: torch.Tensor, data: Examp
     target = data.targets[name][mask].numpy()
     if head.spec.kind == "softmax":
         return single_label_report(target, probs, head.spec.labels)
-    return multi_label_report(target, probs, head.spec.labels, head.spec.threshold)
+    return multi_label_report(target, probs, head.spec.labels, head.spec.thresholds())
 
 
 def dev_scores(model: EmotiqModel, data: ExampleSet, heads: list[str], settings: LoopSettings) -> dict[str, float]:
@@ -168,6 +168,8 @@ def _train_epoch(model: EmotiqModel, train: ExampleSet, heads: list[str], settin
         total += loss.item()  # type: ignore[union-attr]
         if step % 50 == 0:
             bar.set_postfix(loss=f"{total / (step + 1):.3f}")
+        if bar.disable and step % 200 == 0:  # plain log lines when not on a terminal
+            logger.info("epoch %d: batch %d/%d, loss %.4f", epoch + 1, step, len(groups), total / (step + 1))
     return total / max(len(groups), 1)
 
 
@@ -220,3 +222,23 @@ def calibrate(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: L
         spec.temperature = fit_temperature(logits[name][mask], dev.targets[name][mask], spec.kind)
         temperatures[name] = round(spec.temperature, 4)
     return temperatures
+
+
+def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: LoopSettings) -> dict[str, list[float]]:
+    """Per-label decision thresholds of sigmoid heads, chosen for F1 on ``dev``; sets and returns them.
+
+    Labels with fewer than 10 positive dev rows keep 0.5.
+    """
+    tuned = {}
+    for name in heads:
+        spec = model.heads[name].spec
+        mask = dev.masks[name]
+        if spec.kind != "sigmoid" or mask.sum() < 20:
+            continue
+        probs = model.heads[name].probabilities(predict_logits(model, dev, [name], settings)[name][mask]).numpy()
+        target = dev.targets[name][mask].numpy()
+        spec.extra["thresholds"] = [
+            best_threshold(target[:, j], probs[:, j]) if target[:, j].sum() >= 10 else 0.5 for j in range(len(spec.labels))
+        ]
+        tuned[name] = spec.extra["thresholds"]
+    return tuned

@@ -194,22 +194,20 @@ def ekman_group(emotions: Any) -> Any:
     return grouped.tolist() if grouped.ndim == 1 else grouped
 
 
-def tweeteval_emotion_class(emotions: Any) -> np.ndarray:
-    """Native TweetEval emotion class ids from emotiq emotion scores.
+def tweeteval_emotion_scores(emotions: Any) -> np.ndarray:
+    """emotiq's scores of TweetEval's four classes, renormalised to sum to one.
 
-    Takes the argmax over emotiq's anger, joy, anticipation (TweetEval's optimism) and
-    sadness, which gives ids into TWEETEVAL_EMOTION_LABELS for the native 4-class
-    macro-F1.
+    The columns are emotiq's anger, joy, anticipation (TweetEval's optimism) and
+    sadness, in TWEETEVAL_EMOTION_LABELS order.
 
     Args:
         emotions: Scores in EMOTION_LABELS order, shape ``(10,)`` or ``(n, 10)``.
-
-    Returns:
-        Class ids, shape ``()`` or ``(n,)``.
     """
-    columns = [
-        EMOTION_LABELS.index(TWEETEVAL_EMOTION_TO_EMOTIQ[name][0])
-        for name in TWEETEVAL_EMOTION_LABELS
-    ]
-    scores = np.asarray(emotions, dtype=float)
-    return np.argmax(scores[..., columns], axis=-1)
+    columns = [EMOTION_LABELS.index(TWEETEVAL_EMOTION_TO_EMOTIQ[name][0]) for name in TWEETEVAL_EMOTION_LABELS]
+    scores = np.asarray(emotions, dtype=float)[..., columns] + 1e-9
+    return scores / scores.sum(axis=-1, keepdims=True)
+
+
+def tweeteval_emotion_class(emotions: Any) -> np.ndarray:
+    """Native TweetEval emotion class ids (argmax of :func:`tweeteval_emotion_scores`)."""
+    return np.argmax(tweeteval_emotion_scores(emotions), axis=-1)

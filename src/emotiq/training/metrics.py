@@ -59,15 +59,27 @@ def single_label_report(y_true: np.ndarray, probs: np.ndarray, labels: list[str]
     }
 
 
-def multi_label_report(y_true: np.ndarray, probs: np.ndarray, labels: list[str], threshold: float = 0.5) -> dict[str, Any]:
-    """Macro-F1 over labels that occur, per-label F1, and ECE over all label decisions."""
-    pred = (probs >= threshold).astype(float)
+def multi_label_report(y_true: np.ndarray, probs: np.ndarray, labels: list[str], threshold: float | list[float] = 0.5,
+                       decisions: np.ndarray | None = None) -> dict[str, Any]:
+    """Macro-F1 over labels that occur, per-label F1, and ECE of the probabilities.
+
+    ``threshold`` may be one value or one per label; ``decisions`` (0/1) overrides both.
+    """
+    pred = (probs >= np.asarray(threshold)).astype(float) if decisions is None else decisions.astype(float)
     per_label = multilabel_f1(y_true, pred)
     present = np.flatnonzero(y_true.sum(0) > 0)
-    confidence = np.where(pred == 1, probs, 1 - probs)
+    at_half = probs >= 0.5
+    confidence = np.where(at_half, probs, 1 - probs)
     return {
         "n": int(len(y_true)),
         "macro_f1": float(per_label[present].mean()) if present.size else float("nan"),
         "per_class_f1": {labels[c]: round(float(per_label[c]), 4) for c in present},
-        "ece": expected_calibration_error(confidence, pred == y_true),
+        "ece": expected_calibration_error(confidence, at_half == y_true),
     }
+
+
+def best_threshold(y_true: np.ndarray, probs: np.ndarray) -> float:
+    """The threshold in 0.05..0.95 that maximises F1 of one label column."""
+    grid = np.arange(0.05, 0.96, 0.05)
+    scores = [multilabel_f1(y_true[:, None], (probs >= t).astype(float)[:, None])[0] for t in grid]
+    return round(float(grid[int(np.argmax(scores))]), 2)

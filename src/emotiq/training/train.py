@@ -17,9 +17,10 @@ from typing import Any
 
 import pandas as pd
 
+from emotiq.heads import HeadSet
 from emotiq.model import EmotiqModel
 from emotiq.training.examples import ExampleSet
-from emotiq.training.loop import LoopSettings, calibrate, fit
+from emotiq.training.loop import LoopSettings, calibrate, fit, tune_thresholds
 from emotiq.training.sources import load_sources, source_info, summary_table
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,15 @@ def _data_record(config: TrainConfig, train: pd.DataFrame, dev: pd.DataFrame) ->
     }
 
 
+def _keep_labelled_heads(model: EmotiqModel, train: ExampleSet) -> None:
+    """Drop built-in heads the training rows give no labels for (e.g. with permissive_only)."""
+    unlabelled = [name for name in model.heads.keys() if not train.masks[name].any()]
+    if unlabelled:
+        logger.warning("No training labels for head(s) %s: the model is saved without them", unlabelled)
+        specs = [spec for spec in model.head_specs if spec.name not in unlabelled]
+        model.heads = HeadSet(specs, model.encoder.hidden_size)
+
+
 def run_training(config: TrainConfig, output: str | Path) -> EmotiqModel:
     """Train the multi-task model described by ``config`` and save it to ``output``."""
     start = time.perf_counter()
@@ -87,6 +97,7 @@ def run_training(config: TrainConfig, output: str | Path) -> EmotiqModel:
     model = EmotiqModel.from_base(config.base, name=config.name)
     train = ExampleSet(train_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
     dev = ExampleSet(dev_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
+    _keep_labelled_heads(model, train)
     checkpoints = Path(output).with_name(Path(output).name + "-checkpoints")
 
     def checkpoint(epoch: int, record: dict[str, Any]) -> None:
@@ -94,12 +105,14 @@ def run_training(config: TrainConfig, output: str | Path) -> EmotiqModel:
 
     result = fit(model, train, dev, config.loop, on_epoch=checkpoint)
     temperatures = calibrate(model, dev, result["heads"], config.loop)
+    thresholds = tune_thresholds(model, dev, result["heads"], config.loop)
     model.config.trained = True
     model.config.training = {
         "config": config.to_dict(),
         "data": _data_record(config, train_df, dev_df),
         "history": result["history"],
         "temperatures": temperatures,
+        "thresholds": thresholds,
         "train_seconds": result["train_seconds"],
         "wall_seconds": round(time.perf_counter() - start, 1),
     }
