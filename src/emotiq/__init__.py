@@ -17,6 +17,22 @@ from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS, Ana
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
+_LAZY = {
+    "score_file": "emotiq.io",
+    "ScoreSummary": "emotiq.io",
+    "finetune": "emotiq.training.finetune",
+    "FinetuneResult": "emotiq.training.finetune",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import file scoring and fine-tuning on first use (they pull in heavier modules)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'emotiq' has no attribute {name!r}")
+
 __all__ = [
     "EMOTION_LABELS",
     "SENTIMENT_LABELS",
@@ -24,9 +40,13 @@ __all__ = [
     "Analysis",
     "Complaint",
     "EmotiqModel",
+    "FinetuneResult",
     "LabelScores",
+    "ScoreSummary",
     "Sentiment",
     "__version__",
     "available_models",
+    "finetune",
     "load",
+    "score_file",
 ]

@@ -87,6 +87,31 @@ def _summary(result: Any) -> str:
 
 
 @app.command()
+def score(
+    input: Annotated[Path, typer.Argument(help="Export to score: .csv/.tsv/.txt, .xlsx, .parquet or .jsonl.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Scored file; its extension sets the format.")] = None,
+    text_column: Annotated[Optional[str], typer.Option(help="Column to score (default: detected and reported).")] = None,
+    sheet: Annotated[Optional[str], typer.Option(help="Worksheet name or 0-based index (.xlsx).")] = None,
+    model: ModelOption = None,
+    batch_size: Annotated[int, typer.Option(help="Most sequences per encoder batch.")] = 64,
+    device: DeviceOption = "cpu",
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last completed chunk.")] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+    report: Annotated[Optional[Path], typer.Option(help="Write a self-contained HTML report here.")] = None,
+    by: Annotated[Optional[str], typer.Option(help="Split the report by this column (e.g. channel).")] = None,
+    time_column: Annotated[Optional[str], typer.Option(help="Plot the report over time using this column.")] = None,
+    chunk_rows: Annotated[int, typer.Option(help="Rows read, scored and written per chunk.")] = 5000,
+) -> None:
+    """Score every row of a feedback export; every row comes back, in order, with score columns."""
+    from emotiq.io import score_cli_main
+
+    code = score_cli_main(input, output, text_column=text_column, sheet=sheet, model=model, batch_size=batch_size,
+                          device=device, resume=resume, force=force, report=report, by=by, time_column=time_column,
+                          chunk_rows=chunk_rows)
+    raise typer.Exit(code)
+
+
+@app.command()
 @friendly_errors
 def info(model: ModelOption = None) -> None:
     """Show a model's heads, labels, base and the versions that wrote it."""

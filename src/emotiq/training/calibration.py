@@ -31,4 +31,4 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, kind: str) -> f
         return loss
 
     optimizer.step(loss_fn)
-    return float(log_t.exp().clamp(0.05, 20.0))
+    return float(log_t.detach().exp().clamp(0.05, 20.0))
