@@ -21,6 +21,22 @@ def _heads_table(config: ModelConfig) -> str:
     return "\n".join(rows)
 
 
+def _training_record(config: ModelConfig) -> str:
+    training = config.training
+    if not training:
+        return ""
+    rows = training.get("data", {}).get("rows", [])
+    train_rows = sum(r["rows"] for r in rows if r.get("split") == "train")
+    dev_rows = sum(r["rows"] for r in rows if r.get("split") == "dev")
+    lines = [f"- Training rows: {train_rows:,} (dev rows for model selection and calibration: {dev_rows:,})",
+             f"- Wall time: {training.get('wall_seconds', 0) / 60:.0f} min on the training machine (2 CPU cores)"]
+    for epoch in training.get("history", []):
+        lines.append(f"- Epoch {epoch['epoch']}: train loss {epoch['train_loss']}, dev macro-F1 {epoch['dev_macro_f1']}")
+    if training.get("temperatures"):
+        lines.append(f"- Temperatures (fitted on dev): {training['temperatures']}")
+    return "\n".join(lines)
+
+
 def render_model_card(config: ModelConfig, *, sections: dict[str, str] | None = None) -> str:
     """Markdown model card: summary, heads, training record, metrics, extra sections."""
     parts = [f"# {config.name}", ""]
@@ -47,6 +63,9 @@ def render_model_card(config: ModelConfig, *, sections: dict[str, str] | None = 
         _heads_table(config),
         "",
     ]
+    record = _training_record(config)
+    if record:
+        parts += ["## Training record", "", record, ""]
     for title, body in (sections or {}).items():
         parts += [f"## {title}", "", body.strip(), ""]
     return "\n".join(parts)
