@@ -1,4 +1,4 @@
-"""Numerics for the encoder body: fp32, bf16, fp16 or int8 dynamic quantization.
+"""Numerics for the encoder body: fp32, bf16/fp16 autocast, or int8 dynamic quantization.
 
 ``"auto"`` picks the fastest choice that keeps results close to fp32: bf16
 where the CPU has native bf16 matrix instructions (AVX-512 BF16 / AMX), or
@@ -7,9 +7,11 @@ the GPU supports it; otherwise fp32 (fp16 on older GPUs).
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -18,39 +20,55 @@ from emotiq.errors import UnknownNameError
 
 logger = logging.getLogger(__name__)
 
-PRECISIONS: dict[str, Callable[[nn.Module], nn.Module]] = {}
-"""Precision name -> function converting an fp32 body in place (or returning a new one)."""
+def _unchanged(body: nn.Module) -> nn.Module:
+    return body
 
 
-def register_precision(name: str) -> Callable[[Callable[[nn.Module], nn.Module]], Callable[[nn.Module], nn.Module]]:
-    def wrap(func: Callable[[nn.Module], nn.Module]) -> Callable[[nn.Module], nn.Module]:
-        PRECISIONS[name] = func
-        return func
+def quantize_layers(body: nn.Module) -> nn.Module:
+    """A view of ``body`` whose transformer layers are int8 dynamically quantized.
 
-    return wrap
-
-
-@register_precision("fp32")
-def to_fp32(body: nn.Module) -> nn.Module:
-    return body.float()
-
-
-@register_precision("bf16")
-def to_bf16(body: nn.Module) -> nn.Module:
-    return body.to(torch.bfloat16)
-
-
-@register_precision("fp16")
-def to_fp16(body: nn.Module) -> nn.Module:
-    return body.to(torch.float16)
-
-
-@register_precision("int8")
-def to_int8(body: nn.Module) -> nn.Module:
-    """Dynamic int8 quantization of every Linear layer (CPU only)."""
+    Only the layers are copied (about 21M parameters); the embeddings, by far the
+    largest tensors, stay shared with the fp32 body instead of being duplicated.
+    """
+    layers = getattr(body, "encoder", None)
+    if layers is None:  # not BERT-shaped: quantize a full copy
+        layers, body = body, None  # type: ignore[assignment]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch marks the eager quantization API as deprecated
-        return torch.ao.quantization.quantize_dynamic(body.float(), {nn.Linear}, dtype=torch.qint8)
+        quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(layers).float(), {nn.Linear}, dtype=torch.qint8)
+    if body is None:
+        return quantized
+    view = copy.copy(body)
+    view._modules = dict(body._modules)
+    view._modules["encoder"] = quantized
+    return view
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How the encoder runs: an autocast dtype over the fp32 weights, and/or a converted body."""
+
+    name: str
+    autocast: torch.dtype | None = None
+    prepare: Callable[[nn.Module], nn.Module] = _unchanged
+    devices: tuple[str, ...] = ("cpu", "cuda")
+
+
+PRECISIONS: dict[str, Precision] = {}
+"""Precision name -> :class:`Precision`."""
+
+
+def register_precision(precision: Precision) -> Precision:
+    PRECISIONS[precision.name] = precision
+    return precision
+
+
+# bf16/fp16 use autocast: matmuls run in half precision while LayerNorm and softmax stay
+# in fp32, and no second copy of the weights is kept in memory.
+register_precision(Precision("fp32"))
+register_precision(Precision("bf16", autocast=torch.bfloat16))
+register_precision(Precision("fp16", autocast=torch.float16, devices=("cuda",)))
+register_precision(Precision("int8", prepare=quantize_layers, devices=("cpu",)))
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -75,6 +93,7 @@ def resolve_precision(precision: str | None, device: torch.device) -> str:
         return auto_precision(device)
     if name not in PRECISIONS:
         raise UnknownNameError(f"unknown precision {precision!r}; choose from auto, {', '.join(PRECISIONS)}")
-    if name == "int8" and device.type != "cpu":
-        raise UnknownNameError("precision='int8' runs on the CPU only; use 'bf16' or 'fp16' on a GPU")
+    if device.type not in PRECISIONS[name].devices:
+        where = " and ".join(d.upper() for d in PRECISIONS[name].devices)
+        raise UnknownNameError(f"precision={name!r} runs on the {where} only; use 'auto', 'fp32' or 'bf16' here")
     return name

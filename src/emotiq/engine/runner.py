@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 
 import torch
@@ -44,8 +43,8 @@ class EncoderRunner:
         self.token_budget = token_budget or DEFAULT_TOKEN_BUDGET[self.device.type]
         self.max_batch_size = max_batch_size
         self.pad_id = encoder.pad_id
-        body = encoder.body if self.precision == "fp32" else copy.deepcopy(encoder.body)
-        self.body = PRECISIONS[self.precision](body).to(self.device).eval()
+        self.spec = PRECISIONS[self.precision]
+        self.body = self.spec.prepare(encoder.body.to(self.device)).eval()
         logger.info("Encoder on %s in %s", self.device, self.precision)
 
     def _pad(self, sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,7 +59,9 @@ class EncoderRunner:
         return ids, mask
 
     def _pool(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return mean_pool(self.body(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
+        dtype = self.spec.autocast
+        with torch.autocast(self.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            return mean_pool(self.body(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
 
     @torch.inference_mode()
     def pooled(self, sequences: list[list[int]]) -> torch.Tensor:
