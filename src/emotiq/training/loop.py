@@ -52,6 +52,8 @@ class LoopSettings:
     """Heads to train (default: every head the training data labels)."""
     task_weights: dict[str, float] = field(default_factory=dict)
     class_weights: dict[str, list[float]] = field(default_factory=dict)
+    frozen_dropout: bool = True
+    """Dropout in the frozen encoder layers too (False: they run in eval mode, several times faster on CPU)."""
 
 
 def trainable_parameter_names(model: EmotiqModel, n_layers: int) -> list[str]:
@@ -148,9 +150,19 @@ def _restore(model: EmotiqModel, state: dict[str, Any]) -> None:
     model.heads.load_state_dict(state["heads"])
 
 
+def _frozen_layers_eval(model: EmotiqModel, n_layers: int) -> None:
+    """Put the embeddings and the layers below the top ``n_layers`` in eval mode (no dropout)."""
+    body = model.encoder.body
+    body.embeddings.eval()
+    for layer in body.encoder.layer[: len(body.encoder.layer) - n_layers]:
+        layer.eval()
+
+
 def _train_epoch(model: EmotiqModel, train: ExampleSet, heads: list[str], settings: LoopSettings, epoch: int,
                  optimizer: torch.optim.Optimizer, scheduler: Any) -> float:
     model.encoder.train()
+    if not settings.frozen_dropout:
+        _frozen_layers_eval(model, settings.trainable_layers)
     model.heads.train()
     groups = train.batches(token_budget=settings.token_budget, max_batch_size=settings.max_batch_size, shuffle=True, seed=settings.seed + epoch)
     total = 0.0

@@ -1,0 +1,194 @@
+"""Fine-tuning on a company's own labels: the trained folder, the modes, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import emotiq
+from emotiq.cli import app
+from emotiq.errors import InputError
+from emotiq.training import FinetuneResult, finetune, prepare_data
+from emotiq.training.finetune_data import parse_label_map
+
+FIXTURE = Path(__file__).parent / "fixtures" / "finetune_feedback.csv"
+LABELS = ["app", "billing", "delivery", "staff"]
+STARS = {"1": "negative", "2": "negative", "3": "neutral", "4": "positive", "5": "positive"}
+
+
+@pytest.fixture(scope="module")
+def feedback() -> pd.DataFrame:
+    return pd.read_csv(FIXTURE)
+
+
+@pytest.fixture(scope="module")
+def split(feedback):
+    """40 held-out rows (10 per label) that training never sees, and the rest."""
+    held = feedback.groupby("label", group_keys=False).sample(n=10, random_state=3)
+    return feedback.drop(held.index).reset_index(drop=True), held.reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def trained(split, tmp_path_factory):
+    """A new ``topic`` head trained on the fixture plus four problem rows."""
+    train, _ = split
+    bad = pd.DataFrame({
+        "text": ["Waar blijft mijn pakket?", "   ", "The app froze again.", "The app froze again.", train.loc[0, "text"]],
+        "label": [None, "app", "app", "billing", train.loc[0, "label"]],
+    })
+    data = pd.concat([train[["text", "label"]], bad], ignore_index=True)
+    folder = tmp_path_factory.mktemp("finetuned") / "topic-model"
+    return finetune(data, task="topic", output=folder), len(train)
+
+
+def test_result_and_files(trained):
+    result, _ = trained
+    assert isinstance(result, FinetuneResult) and result.output is not None
+    metrics = json.loads((result.output / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["labels"] == LABELS and set(metrics["per_class"]) == set(LABELS)
+    assert np.array(metrics["confusion_matrix"]).shape == (4, 4)
+    assert metrics["macro_f1"] > metrics["majority_baseline"]["macro_f1"]
+    assert (result.output / "confusion_matrix.png").stat().st_size > 1000
+    card = (result.output / "README.md").read_text(encoding="utf-8")
+    assert "| topic | custom | softmax | app, billing, delivery, staff |" in card and "Rows left out" in card
+
+
+def test_problem_rows_are_reported_with_row_numbers(trained):
+    result, n_train = trained
+    text = "\n".join(result.warnings)
+    assert f"(row {n_train + 1}): no label" in text
+    assert f"(row {n_train + 2}): empty text" in text
+    assert f"(rows {n_train + 3}, {n_train + 4}): the same text appears with different labels" in text
+    assert f"row {n_train + 5}): repeats of an earlier text" in text
+    assert sum(result.model.config.training["finetune"]["data"]["dropped"].values()) == 5
+
+
+def test_saved_model_scores_held_out_rows(trained, split):
+    result, _ = trained
+    _, held = split
+    loaded = emotiq.load(result.output)
+    analyses = loaded.analyze(held["text"].tolist())
+    predicted = [a.custom["topic"].labels[0] for a in analyses]
+    assert set(predicted) <= set(LABELS)
+    accuracy = np.mean(np.array(predicted) == held["label"].to_numpy())
+    assert accuracy > 0.6 > result.majority_baseline["accuracy"]
+    row = analyses[0].to_dict()
+    assert {"topic", "topic_app", "topic_staff", "sentiment", "complaint_prob", "emotion_joy"} <= set(row)
+    assert analyses[0].sentiment is not None and analyses[0].complaint is not None and analyses[0].emotions
+
+
+def test_round_trip_and_default_heads_unchanged(trained, split, model):
+    result, _ = trained
+    texts = split[1]["text"].tolist()[:12]
+    loaded = emotiq.load(result.output)
+    before, after, saved = model.predict_proba(texts), result.model.predict_proba(texts), loaded.predict_proba(texts)
+    np.testing.assert_allclose(after["topic"], saved["topic"], atol=1e-6)
+    for head in ("sentiment", "emotion", "complaint"):
+        np.testing.assert_allclose(before[head], saved[head], atol=1e-6)
+    assert all(d["max_abs_change"] == 0 for d in result.metrics["other_heads_drift"].values())
+
+
+def test_multi_label(feedback):
+    result = finetune(feedback, label_column="labels", multi_label=True, task="topics", eval_fraction=0.25)
+    assert result.model.heads["topics"].spec.kind == "sigmoid" and result.metrics["labels"] == LABELS
+    assert result.metrics["macro_f1"] > result.majority_baseline["macro_f1"]
+    scores = result.model.analyze("De bezorger was onbeleefd en het pakket was beschadigd.").custom["topics"]
+    assert scores.multi_label and set(scores.labels) <= set(LABELS)
+
+
+def test_adapt_sentiment_to_star_ratings(feedback):
+    result = finetune(feedback.iloc[::2], label_column="stars", adapt="sentiment", label_map=STARS, epochs=1, trainable_layers=1,
+                      eval_fraction=0.2)
+    assert result.metrics["mode"] == "adapt" and result.metrics["labels"] == ["negative", "neutral", "positive"]
+    assert result.metrics["macro_f1"] > result.majority_baseline["macro_f1"]
+    assert set(result.metrics["other_heads_drift"]) == {"emotion", "complaint"}
+    assert result.model.analyze("Fantastische service, dank jullie wel!").sentiment.label == "positive"
+
+
+def test_cli(tmp_path, feedback):
+    small = tmp_path / "small.csv"
+    feedback.groupby("label").head(8).to_csv(small, index=False)
+    runner = CliRunner()
+    missing = runner.invoke(app, ["finetune", str(small), "--label-column", "category", "-o", str(tmp_path / "m")])
+    assert missing.exit_code == 2 and "no column 'category'" in missing.output and "'label'" in missing.output
+    ok = runner.invoke(app, ["finetune", str(small), "--eval-fraction", "0.25", "--task", "topic", "-o", str(tmp_path / "m")])
+    assert ok.exit_code == 0, ok.output
+    assert "eval macro-F1" in ok.output and (tmp_path / "m" / "config.json").exists()
+
+
+# -- bad input ----------------------------------------------------------------------------------------------
+
+def _frame(labels: list, texts: list | None = None) -> pd.DataFrame:
+    texts = texts or [f"Bericht nummer {i}: de service was {'goed' if i % 2 else 'slecht'}" for i in range(len(labels))]
+    return pd.DataFrame({"text": texts, "label": labels})
+
+
+def test_missing_column_lists_columns():
+    with pytest.raises(InputError, match=r"no column 'categorie'.*'text', 'label'"):
+        finetune(_frame(["a", "b"] * 5), label_column="categorie")
+
+
+def test_single_class():
+    with pytest.raises(InputError, match=r"at least 2 different labels; found 'app' \(10 rows\)"):
+        finetune(_frame(["app"] * 10))
+
+
+def test_class_with_one_example_is_an_error_and_rare_classes_warn():
+    with pytest.raises(InputError, match=r"single example.*'staff' \(1\)"):
+        prepare_data(_frame(["app"] * 10 + ["billing"] * 10 + ["staff"]))
+    data = prepare_data(_frame(["app"] * 10 + ["billing"] * 10 + ["staff"] * 3))
+    assert any("fewer than 5 examples" in w and "'staff' (3)" in w for w in data.notes.messages)
+
+
+def test_missing_labels_and_empty_texts_are_dropped_and_named():
+    frame = _frame(["a", "b"] * 8)
+    frame.loc[[2, 5], "label"] = np.nan
+    frame.loc[7, "text"] = " "
+    data = prepare_data(frame)
+    assert any("dropped 2 rows (rows 3, 6): no label" in w for w in data.notes.messages)
+    assert any("dropped 1 row (row 8): empty text" in w for w in data.notes.messages)
+    assert len(data.train.texts) + len(data.eval.texts) == 13
+
+
+def test_conflicting_duplicates_are_dropped_and_named():
+    frame = _frame(["a", "b"] * 8)
+    frame.loc[[3, 9], "text"] = "Same words"
+    frame.loc[[3, 9], "label"] = ["a", "b"]
+    frame.loc[12, "text"] = frame.loc[0, "text"]
+    data = prepare_data(frame)
+    assert any("(rows 4, 10): the same text appears with different labels" in w for w in data.notes.messages)
+    assert any("(row 13): repeats of an earlier text" in w for w in data.notes.messages)
+
+
+def test_multi_label_cells_and_separators():
+    frame = _frame([["app", "billing"], "app|staff", '["billing"]', "staff", "app", "billing", "staff", "app|billing"] * 2)
+    data = prepare_data(frame, multi_label=True, eval_fraction=0.25)
+    labels = data.train.labels + data.eval.labels
+    assert ("app", "billing") in labels and ("app", "staff") in labels and ("billing",) in labels
+    assert data.labels == ["app", "billing", "staff"]
+
+
+def test_label_map_checks():
+    with pytest.raises(InputError, match="label_map is for adapt"):
+        finetune(_frame(["1", "5"] * 5), label_map=STARS)
+    with pytest.raises(InputError, match=r"labels the head does not know: '6' \(1 rows\)"):
+        prepare_data(_frame(["1", "5"] * 5 + ["6"]), label_map=STARS, head_labels=["negative", "neutral", "positive"])
+    mapped = prepare_data(_frame([1, 5] * 5), label_map=STARS, head_labels=["negative", "neutral", "positive"])
+    assert mapped.labels == ["negative", "positive"]
+    assert parse_label_map("1=negative, 5 = positive") == {"1": "negative", "5": "positive"}
+    with pytest.raises(InputError, match="must look like"):
+        parse_label_map("1:negative")
+
+
+def test_eval_rows_that_leak_or_have_unseen_labels_are_dropped():
+    train = _frame(["a", "b"] * 6)
+    held = pd.DataFrame({"text": [train.loc[0, "text"], "Nieuwe tekst", "Andere tekst", "Nog een"], "label": ["a", "c", "a", "b"]})
+    data = prepare_data(train, eval=held)
+    assert len(data.eval.texts) == 2
+    assert any("(row 1): the text is also in the training data" in w for w in data.notes.messages)
+    assert any("(row 2): a label that the training data does not have" in w for w in data.notes.messages)
