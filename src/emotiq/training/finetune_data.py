@@ -227,7 +227,7 @@ def stratified_split(data: LabelledRows, fraction: float, seed: int) -> tuple[La
     for key in sorted(strata):
         index = strata[key]
         rng.shuffle(index)
-        n_eval = max(1, round(fraction * len(index))) if len(index) >= 2 else 0
+        n_eval = min(max(1, round(fraction * len(index))), len(index) - 1)  # each class on both sides
         held += index[:n_eval]
         train += index[n_eval:]
     return data.subset(sorted(train)), data.subset(sorted(held))

@@ -138,9 +138,11 @@ def data_section(summary: dict[str, Any]) -> str:
     """Model-card section: how to use the folder, where the rows came from, label counts, dropped rows, warnings."""
     head = (f"Fine-tuned head `{summary['task']}` ({summary['mode'].replace('_', ' ')}) on {summary['train_rows']} training rows "
             f"(of {summary['train_input_rows']} in the input); evaluated on {summary['eval_rows']} rows ({summary['eval_source']}).")
+    task = summary["task"]
+    shown = (f"the retrained `{task}` scores" if summary["mode"] == "adapt"
+             else f"`Analysis.custom[\"{task}\"]` and the columns `{task}`, `{task}_<label>`")
     usage = ("Load this folder with `emotiq.load(\"path/to/this/folder\")`, or score a file with "
-             "`emotiq score feedback.csv --model path/to/this/folder`; "
-             f"results carry `Analysis.custom[\"{summary['task']}\"]` and the columns `{summary['task']}`, `{summary['task']}_<label>`.")
+             f"`emotiq score feedback.csv --model path/to/this/folder`; results carry {shown}.")
     lines = [head, "", usage, "", _counts_table(summary), ""]
     if summary.get("label_map"):
         lines += ["Label map: " + ", ".join(f"`{k}` -> `{v}`" for k, v in summary["label_map"].items()), ""]
