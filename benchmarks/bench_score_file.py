@@ -12,8 +12,10 @@ Usage::
 
     python benchmarks/bench_score_file.py --sizes 10000,100000,1000000
     python benchmarks/bench_score_file.py --sizes 2000 --model path/to/model
+    python benchmarks/bench_score_file.py --baseline-max-rows 100000   # skip the slow 1M baseline
 
-The table is printed and written to ``benchmarks/results/score_file.md``.
+The table is printed and written to ``benchmarks/results/score_file.md`` after
+every measurement, so an interrupted run keeps what it measured.
 """
 
 from __future__ import annotations
@@ -97,14 +99,16 @@ def measure(config: str, source: Path, target: Path, args: argparse.Namespace) -
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{config} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "load_avg_1m": os.getloadavg()[0]}
 
 
 def table(results: list[dict]) -> str:
     """Results as a Markdown table."""
-    lines = ["| rows | config | rows/s | scoring s | model load s | peak RSS MiB |", "|---:|---|---:|---:|---:|---:|"]
+    lines = ["| rows | config | rows/s | scoring s | model load s | peak RSS MiB | load avg (1 min) at end |",
+             "|---:|---|---:|---:|---:|---:|---:|"]
     for r in results:
-        lines.append(f"| {r['rows']:,} | {r['config']} | {r['rows_per_s']:.1f} | {r['score_s']:.1f} | {r['load_s']:.1f} | {r['peak_rss_mb']:.0f} |")
+        lines.append(f"| {r['rows']:,} | {r['config']} | {r['rows_per_s']:.1f} | {r['score_s']:.1f} | {r['load_s']:.1f} "
+                     f"| {r['peak_rss_mb']:.0f} | {r.get('load_avg_1m', float('nan')):.2f} |")
     return "\n".join(lines)
 
 
@@ -119,7 +123,9 @@ def report(results: list[dict], args: argparse.Namespace) -> str:
             "Each configuration runs in its own process; peak RSS is that process's maximum resident set size "
             "(model included). Generated `;`-separated exports of Dutch and English messages.\n\n"
             f"{table(results)}\n\n`score_file`: streaming read/score/write in chunks with checkpoints. "
-            "`baseline`: `pandas.read_csv` of the whole file + `model.analyze` over the full list + `pandas.concat` + `to_csv`.\n")
+            "`baseline`: `pandas.read_csv` of the whole file + `model.analyze` over the full list + `pandas.concat` + `to_csv`"
+            + (f" (run up to {args.baseline_max_rows:,} rows)" if args.baseline_max_rows is not None else "")
+            + ". A 1-minute load average above the thread count means other work shared the CPU.\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -129,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--chunk-rows", type=int, default=5000)
     parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file to write")
+    parser.add_argument("--baseline-max-rows", type=int, default=None, help="run the baseline only up to this many rows")
     parser.add_argument("--worker", choices=CONFIGS, help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
@@ -142,13 +149,21 @@ def main(argv: list[str] | None = None) -> None:
             source = Path(tmp) / f"export_{size}.csv"
             generate(source, size)
             for config in CONFIGS:
+                if config == "baseline" and args.baseline_max_rows is not None and size > args.baseline_max_rows:
+                    continue
                 results.append(measure(config, source, Path(tmp) / f"{config}_{size}.csv", args))
                 print(table(results[-1:]).splitlines()[-1], flush=True)
                 (Path(tmp) / f"{config}_{size}.csv").unlink(missing_ok=True)
+                write_results(results, args)
     print(table(results))
+    print(f"written to {args.results}")
+
+
+def write_results(results: list[dict], args: argparse.Namespace) -> None:
+    """Write the Markdown page and a JSON copy of the measurements beside it."""
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(report(results, args), encoding="utf-8")
-    print(f"written to {args.results}")
+    args.results.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

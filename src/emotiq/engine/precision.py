@@ -12,6 +12,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,28 +21,53 @@ from emotiq.errors import UnknownNameError
 
 logger = logging.getLogger(__name__)
 
+
 def _unchanged(body: nn.Module) -> nn.Module:
     return body
 
 
-def quantize_layers(body: nn.Module) -> nn.Module:
-    """A view of ``body`` whose transformer layers are int8 dynamically quantized.
+def with_converted_layers(body: nn.Module, convert: Callable[[nn.Module], nn.Module]) -> nn.Module:
+    """A view of ``body`` whose transformer layers are ``convert``-ed copies.
 
     Only the layers are copied (about 21M parameters); the embeddings, by far the
     largest tensors, stay shared with the fp32 body instead of being duplicated.
+    A body that is not BERT-shaped is converted whole (``convert`` must copy).
     """
     layers = getattr(body, "encoder", None)
-    if layers is None:  # not BERT-shaped: quantize a full copy
-        layers, body = body, None  # type: ignore[assignment]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch marks the eager quantization API as deprecated
-        quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(layers).float(), {nn.Linear}, dtype=torch.qint8)
-    if body is None:
-        return quantized
+    if layers is None:
+        return convert(body)
     view = copy.copy(body)
     view._modules = dict(body._modules)
-    view._modules["encoder"] = quantized
+    view._modules["encoder"] = convert(layers)
     return view
+
+
+def quantize_layers(body: nn.Module) -> nn.Module:
+    """``body`` with its transformer layers int8 dynamically quantized."""
+
+    def quantize(layers: nn.Module) -> nn.Module:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch marks the eager quantization API as deprecated
+            return torch.ao.quantization.quantize_dynamic(copy.deepcopy(layers).float(), {nn.Linear}, dtype=torch.qint8)
+
+    return with_converted_layers(body, quantize)
+
+
+def linear_weights_in(dtype: torch.dtype) -> Callable[[nn.Module], nn.Module]:
+    """Prepare step keeping a ``dtype`` copy of the layers' Linear weights for autocast.
+
+    Autocast would otherwise cast every weight again on every forward pass. The
+    results are identical: autocast rounds the fp32 weights the same way.
+    """
+
+    def cast_linears(layers: nn.Module) -> nn.Module:
+        memo: dict[int, Any] = {
+            id(p): nn.Parameter(p.detach().to(dtype), requires_grad=False)
+            for module in layers.modules() if isinstance(module, nn.Linear) for p in module.parameters(recurse=False)
+        }
+        return copy.deepcopy(layers, memo)  # copies the rest, takes the converted weights from memo
+
+    return lambda body: with_converted_layers(body, cast_linears)
 
 
 @dataclass(frozen=True)
@@ -63,11 +89,12 @@ def register_precision(precision: Precision) -> Precision:
     return precision
 
 
-# bf16/fp16 use autocast: matmuls run in half precision while LayerNorm and softmax stay
-# in fp32, and no second copy of the weights is kept in memory.
+# bf16/fp16 use autocast: matmuls run in half precision while LayerNorm and the residual
+# stream stay in fp32. Only the layers' Linear weights get a half-precision copy (~42 MB);
+# the embeddings stay shared with the fp32 body.
 register_precision(Precision("fp32"))
-register_precision(Precision("bf16", autocast=torch.bfloat16))
-register_precision(Precision("fp16", autocast=torch.float16, devices=("cuda",)))
+register_precision(Precision("bf16", autocast=torch.bfloat16, prepare=linear_weights_in(torch.bfloat16)))
+register_precision(Precision("fp16", autocast=torch.float16, prepare=linear_weights_in(torch.float16), devices=("cuda",)))
 register_precision(Precision("int8", prepare=quantize_layers, devices=("cpu",)))
 
 

@@ -9,20 +9,28 @@ import torch
 from emotiq.encoder.text_encoder import TextEncoder, mean_pool
 from emotiq.engine.batching import plan_batches
 from emotiq.engine.devices import resolve_device
+from emotiq.engine.memory import release_freed_memory
+from emotiq.engine.packed import PackedEncoder, supports_packing
 from emotiq.engine.precision import PRECISIONS, resolve_precision
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TOKEN_BUDGET = {"cpu": 8192, "cuda": 65536}
-"""Padded tokens per batch: bounds attention memory on CPU, fills a GPU."""
+DEFAULT_TOKEN_BUDGET = {"cpu": 4096, "cuda": 65536}
+"""Padded tokens per batch: keeps a batch's activations in cache on CPU, fills a GPU.
+
+On a 2-core AVX-512/AMX Xeon, 4096 rather than 8192 ran reviews and long texts
+6-20% faster (fp32 and bf16) and left tweets unchanged (64 tweets stay under it).
+"""
 
 
 class EncoderRunner:
     """Pooled vectors for many sequences, computed batch by batch.
 
     Args:
-        encoder: The fp32 text encoder (left untouched; a converted copy is used
-            when the precision is not fp32).
+        encoder: The fp32 text encoder. Its weights are not changed: BERT-shaped
+            bodies run through a padding-free view sharing them
+            (:class:`~emotiq.engine.packed.PackedEncoder`), and precisions other
+            than fp32 convert copies of the layers.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
         precision: ``"auto"``, ``"fp32"``, ``"bf16"``, ``"fp16"`` or ``"int8"``.
         token_budget: Padded tokens per batch (default by device type).
@@ -44,8 +52,10 @@ class EncoderRunner:
         self.max_batch_size = max_batch_size
         self.pad_id = encoder.pad_id
         self.spec = PRECISIONS[self.precision]
-        self.body = self.spec.prepare(encoder.body.to(self.device)).eval()
-        logger.info("Encoder on %s in %s", self.device, self.precision)
+        body = encoder.body.to(self.device)
+        self.packed = supports_packing(body)
+        self.body = self.spec.prepare(PackedEncoder(body) if self.packed else body).eval()
+        logger.info("Encoder on %s in %s%s", self.device, self.precision, " (packed)" if self.packed else "")
 
     def _pad(self, sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         longest = max(len(s) for s in sequences)
@@ -61,6 +71,8 @@ class EncoderRunner:
     def _pool(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         dtype = self.spec.autocast
         with torch.autocast(self.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            if self.packed:
+                return self.body(ids, mask)
             return mean_pool(self.body(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
 
     @torch.inference_mode()
@@ -72,4 +84,6 @@ class EncoderRunner:
         for batch in plan_batches(lengths, token_budget=self.token_budget, max_batch_size=self.max_batch_size):
             ids, mask = self._pad([sequences[i] for i in batch])
             out[torch.as_tensor(batch)] = self._pool(ids, mask).cpu()
+            if self.device.type == "cpu":
+                release_freed_memory()
         return out

@@ -218,6 +218,7 @@ def fit(model: EmotiqModel, train: ExampleSet, dev: ExampleSet, settings: LoopSe
     _restore(model, best)
     model.encoder.eval()
     model.heads.eval()
+    model.to()  # inference must see the trained weights, not a copy made before
     return {"history": history, "encoder_params": names, "heads": heads, "best_dev_mean_macro_f1": round(best_score, 4),
             "train_seconds": round(time.perf_counter() - start, 1)}
 

@@ -1,0 +1,111 @@
+"""A padding-free inference forward pass for BERT-shaped encoders.
+
+Only attention needs the ``[batch, length]`` layout; every other step of a layer
+(projections, feed-forward, LayerNorm, residuals) works on one token per row.
+:class:`PackedEncoder` therefore keeps the hidden states *packed*, the padding
+positions dropped, and scatters them into the padded layout just for attention,
+as FasterTransformer's "remove padding" and BetterTransformer do. The query,
+key and value projections are fused into one matrix multiplication.
+
+It reuses the body's own embeddings, LayerNorms and Linear weights (only the
+fused QKV weight is new), returns the mean-pooled vector of each sequence, and
+computes exactly what the ``transformers`` forward pass computes for the real
+tokens (checked in the tests). Encoders of another shape keep that forward pass.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+
+def supports_packing(body: nn.Module) -> bool:
+    """Whether ``body`` is a BERT encoder that :class:`PackedEncoder` reproduces exactly."""
+    config = getattr(body, "config", None)
+    layers = getattr(getattr(body, "encoder", None), "layer", None)
+    return (
+        config is not None
+        and layers is not None
+        and getattr(config, "model_type", None) in {"bert", "xlm-roberta", "roberta"}
+        and getattr(config, "position_embedding_type", "absolute") == "absolute"
+        and config.hidden_act in {"gelu", "gelu_new", "gelu_pytorch_tanh"}
+        and not getattr(config, "is_decoder", False)
+        and all(hasattr(layer, "attention") and hasattr(layer, "intermediate") for layer in layers)
+    )
+
+
+def _fused_qkv(attention: nn.Module) -> nn.Linear:
+    parts = [attention.query, attention.key, attention.value]
+    fused = nn.Linear(parts[0].in_features, sum(p.out_features for p in parts), device=parts[0].weight.device)
+    with torch.no_grad():
+        fused.weight.copy_(torch.cat([p.weight for p in parts]))
+        fused.bias.copy_(torch.cat([p.bias for p in parts]))
+    fused.requires_grad_(False)
+    return fused
+
+
+class PackedLayer(nn.Module):
+    """One post-LayerNorm transformer layer over packed tokens."""
+
+    def __init__(self, layer: nn.Module, *, heads: int, approximate: str) -> None:
+        super().__init__()
+        self.qkv = _fused_qkv(layer.attention.self)
+        self.out = layer.attention.output.dense
+        self.norm1 = layer.attention.output.LayerNorm
+        self.ffn_in = layer.intermediate.dense
+        self.ffn_out = layer.output.dense
+        self.norm2 = layer.output.LayerNorm
+        self.heads = heads
+        self.approximate = approximate
+
+    def forward(self, tokens: torch.Tensor, index: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``tokens`` ``[n, d]`` -> ``[n, d]``; ``index``: their rows in the flat ``[b*l]`` layout."""
+        tokens = self.norm1(tokens + self.out(self._attention(self.qkv(tokens), index, mask)))
+        hidden = F.gelu(self.ffn_in(tokens), approximate=self.approximate)
+        return self.norm2(tokens + self.ffn_out(hidden))
+
+    def _attention(self, qkv: torch.Tensor, index: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        batch, length = mask.shape
+        width = qkv.shape[-1]
+        padded = qkv.new_zeros(batch * length, width).index_copy_(0, index, qkv)
+        q, k, v = padded.view(batch, length, 3, self.heads, width // (3 * self.heads)).permute(2, 0, 3, 1, 4)
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :])
+        return context.transpose(1, 2).reshape(batch * length, width // 3).index_select(0, index)
+
+
+class PackedEncoder(nn.Module):
+    """Mean-pooled vectors of a BERT-shaped ``body``, computed without padding.
+
+    The body's modules are shared, not copied; :attr:`encoder` holds the layers so
+    precision conversions can replace them (see :mod:`emotiq.engine.precision`).
+    """
+
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        config = body.config
+        approximate = "none" if config.hidden_act == "gelu" else "tanh"
+        self.config = config
+        self.embeddings = body.embeddings
+        self.encoder = nn.ModuleList(
+            PackedLayer(layer, heads=config.num_attention_heads, approximate=approximate) for layer in body.encoder.layer
+        )
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Float32 mean of the last hidden states over each row's real tokens."""
+        batch, length = input_ids.shape
+        mask = attention_mask.bool()
+        index = mask.reshape(-1).nonzero().squeeze(1)
+        tokens = self.embeddings(input_ids=input_ids).reshape(batch * length, -1).index_select(0, index)
+        for layer in self.encoder:
+            tokens = layer(tokens, index, mask)
+        return _segment_mean(tokens.float(), index // length, mask.sum(1), batch)
+
+
+def _segment_mean(tokens: torch.Tensor, rows: torch.Tensor, counts: torch.Tensor, batch: int) -> torch.Tensor:
+    sums = tokens.new_zeros(batch, tokens.shape[-1]).index_add_(0, rows, tokens)
+    return sums / counts.clamp(min=1).unsqueeze(1).to(tokens.dtype)

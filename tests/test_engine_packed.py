@@ -1,0 +1,79 @@
+"""The padding-free forward pass computes what the ``transformers`` forward pass computes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import BertConfig, BertModel
+
+from emotiq.encoder.text_encoder import mean_pool
+from emotiq.engine.memory import release_freed_memory
+from emotiq.engine.packed import PackedEncoder, supports_packing
+from emotiq.engine.precision import PRECISIONS
+
+
+def _tiny_bert(**overrides: object) -> BertModel:
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=64, **overrides)
+    return BertModel(config, add_pooling_layer=False).eval()
+
+
+def _ragged_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    lengths = [9, 3, 17, 1, 17, 6]
+    ids = torch.zeros((len(lengths), max(lengths)), dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for row, length in enumerate(lengths):
+        ids[row, :length] = torch.randint(5, 100, (length,))
+        mask[row, :length] = 1
+    return ids, mask
+
+
+@pytest.mark.parametrize("autocast", [None, torch.bfloat16])
+def test_packed_matches_transformers_on_ragged_batch(autocast: torch.dtype | None) -> None:
+    body = _tiny_bert()
+    ids, mask = _ragged_batch()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=autocast or torch.bfloat16, enabled=autocast is not None):
+        expected = mean_pool(body(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
+        got = PackedEncoder(body)(ids, mask)
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, expected, atol=1e-5 if autocast is None else 1e-2, rtol=0)
+
+
+def test_packed_ignores_what_sits_in_padding() -> None:
+    packed = PackedEncoder(_tiny_bert())
+    ids, mask = _ragged_batch()
+    noisy = ids.masked_fill(mask == 0, 42)
+    with torch.inference_mode():
+        torch.testing.assert_close(packed(noisy, mask), packed(ids, mask))
+
+
+def test_packed_shares_weights_with_the_body() -> None:
+    body = _tiny_bert()
+    packed = PackedEncoder(body)
+    assert packed.encoder[0].ffn_in.weight is body.encoder.layer[0].intermediate.dense.weight
+    assert packed.embeddings is body.embeddings
+
+
+@pytest.mark.parametrize("name", ["bf16", "int8"])
+def test_precisions_convert_the_packed_layers_and_keep_the_body(name: str) -> None:
+    body = _tiny_bert()
+    before = body.encoder.layer[0].intermediate.dense.weight.clone()
+    spec = PRECISIONS[name]
+    converted = spec.prepare(PackedEncoder(body))
+    ids, mask = _ragged_batch()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=spec.autocast or torch.bfloat16, enabled=spec.autocast is not None):
+        assert converted(ids, mask).shape == (ids.shape[0], 32)
+    assert body.encoder.layer[0].intermediate.dense.weight.dtype == torch.float32
+    torch.testing.assert_close(body.encoder.layer[0].intermediate.dense.weight, before)
+
+
+def test_other_shapes_keep_the_transformers_forward() -> None:
+    assert supports_packing(_tiny_bert())
+    assert not supports_packing(_tiny_bert(position_embedding_type="relative_key"))
+    assert not supports_packing(torch.nn.Linear(3, 3))
+
+
+def test_release_freed_memory_is_safe_to_call() -> None:
+    release_freed_memory()
+    release_freed_memory()
