@@ -30,12 +30,15 @@ def _ragged_batch() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @pytest.mark.parametrize("autocast", [None, torch.bfloat16])
-def test_packed_matches_transformers_on_ragged_batch(autocast: torch.dtype | None) -> None:
+@pytest.mark.parametrize("min_padding_to_pack", [0.0, 1.0], ids=["packed", "padded"])
+def test_packed_matches_transformers_on_ragged_batch(autocast: torch.dtype | None, min_padding_to_pack: float) -> None:
     body = _tiny_bert()
     ids, mask = _ragged_batch()
+    packed = PackedEncoder(body)
+    packed.min_padding_to_pack = min_padding_to_pack
     with torch.inference_mode(), torch.autocast("cpu", dtype=autocast or torch.bfloat16, enabled=autocast is not None):
         expected = mean_pool(body(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
-        got = PackedEncoder(body)(ids, mask)
+        got = packed(ids, mask)
     assert got.dtype == torch.float32
     torch.testing.assert_close(got, expected, atol=1e-5 if autocast is None else 1e-2, rtol=0)
 

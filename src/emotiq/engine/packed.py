@@ -63,19 +63,21 @@ class PackedLayer(nn.Module):
         self.heads = heads
         self.approximate = approximate
 
-    def forward(self, tokens: torch.Tensor, index: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``tokens`` ``[n, d]`` -> ``[n, d]``; ``index``: their rows in the flat ``[b*l]`` layout."""
+    def forward(self, tokens: torch.Tensor, index: torch.Tensor | None, mask: torch.Tensor) -> torch.Tensor:
+        """``tokens`` ``[n, d]`` -> ``[n, d]``; ``index``: their rows in the flat ``[b*l]`` layout
+        (None: ``tokens`` already are that layout, padding included)."""
         tokens = self.norm1(tokens + self.out(self._attention(self.qkv(tokens), index, mask)))
         hidden = F.gelu(self.ffn_in(tokens), approximate=self.approximate)
         return self.norm2(tokens + self.ffn_out(hidden))
 
-    def _attention(self, qkv: torch.Tensor, index: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def _attention(self, qkv: torch.Tensor, index: torch.Tensor | None, mask: torch.Tensor) -> torch.Tensor:
         batch, length = mask.shape
         width = qkv.shape[-1]
-        padded = qkv.new_zeros(batch * length, width).index_copy_(0, index, qkv)
+        padded = qkv if index is None else qkv.new_zeros(batch * length, width).index_copy_(0, index, qkv)
         q, k, v = padded.view(batch, length, 3, self.heads, width // (3 * self.heads)).permute(2, 0, 3, 1, 4)
         context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :])
-        return context.transpose(1, 2).reshape(batch * length, width // 3).index_select(0, index)
+        context = context.transpose(1, 2).reshape(batch * length, width // 3)
+        return context if index is None else context.index_select(0, index)
 
 
 class PackedEncoder(nn.Module):
@@ -84,6 +86,10 @@ class PackedEncoder(nn.Module):
     The body's modules are shared, not copied; :attr:`encoder` holds the layers so
     precision conversions can replace them (see :mod:`emotiq.engine.precision`).
     """
+
+    min_padding_to_pack = 0.1
+    """Share of padding positions from which a batch is packed; below it, moving
+    tokens in and out of the padded layout costs more than the padding."""
 
     def __init__(self, body: nn.Module) -> None:
         super().__init__()
@@ -99,13 +105,23 @@ class PackedEncoder(nn.Module):
         """Float32 mean of the last hidden states over each row's real tokens."""
         batch, length = input_ids.shape
         mask = attention_mask.bool()
+        counts = mask.sum(1)
+        tokens = self.embeddings(input_ids=input_ids).reshape(batch * length, -1)
+        if int(counts.sum()) >= (1 - self.min_padding_to_pack) * batch * length:
+            for layer in self.encoder:
+                tokens = layer(tokens, None, mask)
+            return _segment_mean(tokens.float() * mask.reshape(-1, 1), None, counts, batch)
         index = mask.reshape(-1).nonzero().squeeze(1)
-        tokens = self.embeddings(input_ids=input_ids).reshape(batch * length, -1).index_select(0, index)
+        tokens = tokens.index_select(0, index)
         for layer in self.encoder:
             tokens = layer(tokens, index, mask)
-        return _segment_mean(tokens.float(), index // length, mask.sum(1), batch)
+        return _segment_mean(tokens.float(), index // length, counts, batch)
 
 
-def _segment_mean(tokens: torch.Tensor, rows: torch.Tensor, counts: torch.Tensor, batch: int) -> torch.Tensor:
-    sums = tokens.new_zeros(batch, tokens.shape[-1]).index_add_(0, rows, tokens)
+def _segment_mean(tokens: torch.Tensor, rows: torch.Tensor | None, counts: torch.Tensor, batch: int) -> torch.Tensor:
+    """Mean of ``tokens`` per sequence; ``rows`` gives each token's sequence (None: ``[b*l]`` layout)."""
+    if rows is None:
+        sums = tokens.view(batch, -1, tokens.shape[-1]).sum(1)
+    else:
+        sums = tokens.new_zeros(batch, tokens.shape[-1]).index_add_(0, rows, tokens)
     return sums / counts.clamp(min=1).unsqueeze(1).to(tokens.dtype)
