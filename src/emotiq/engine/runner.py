@@ -23,6 +23,20 @@ On a 2-core AVX-512/AMX Xeon, 4096 rather than 8192 ran reviews and long texts
 """
 
 
+def bucket_length(length: int, steps_per_octave: int = 16) -> int:
+    """``length`` rounded up to one of ``steps_per_octave`` sizes per power of two.
+
+    Batches are padded to these sizes (at most 1/16 extra, about 3% on average)
+    so that a long run meets few distinct shapes: on the CPU, oneDNN keeps
+    compiled kernels and buffers for every matrix shape it has seen, and a run
+    over texts of every length grew by about 20 MiB per 5,000 texts when each
+    batch had its own length. For the same reason CPU batches keep the padded
+    layout instead of packing a different number of tokens each time.
+    """
+    step = max(1, (1 << max(length - 1, 1).bit_length()) // (2 * steps_per_octave))
+    return -(-length // step) * step
+
+
 class EncoderRunner:
     """Pooled vectors for many sequences, computed batch by batch.
 
@@ -55,10 +69,12 @@ class EncoderRunner:
         body = encoder.body.to(self.device)
         self.packed = supports_packing(body)
         self.body = self.spec.prepare(PackedEncoder(body) if self.packed else body).eval()
+        if self.packed and self.device.type == "cpu":
+            self.body.min_padding_to_pack = None
         logger.info("Encoder on %s in %s%s", self.device, self.precision, " (packed)" if self.packed else "")
 
     def _pad(self, sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        longest = max(len(s) for s in sequences)
+        longest = bucket_length(max(len(s) for s in sequences))
         ids = torch.full((len(sequences), longest), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(sequences), longest), dtype=torch.long)
         for row, seq in enumerate(sequences):
