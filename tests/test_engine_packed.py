@@ -80,3 +80,13 @@ def test_other_shapes_keep_the_transformers_forward() -> None:
 def test_release_freed_memory_is_safe_to_call() -> None:
     release_freed_memory()
     release_freed_memory()
+
+
+def test_bucketed_lengths_waste_little_and_stay_few() -> None:
+    from emotiq.engine.runner import bucket_length
+
+    sizes = [bucket_length(n) for n in range(1, 513)]
+    assert all(size >= n for n, size in zip(range(1, 513), sizes))
+    assert max(size / n for n, size in zip(range(1, 513), sizes)) <= 1 + 1 / 16
+    assert len(set(sizes)) <= 100  # 16 sizes per doubling: few shapes over a long run
+    assert bucket_length(512) == 512

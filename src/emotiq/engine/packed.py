@@ -15,8 +15,10 @@ forward pass.
 
 Measured on a 2-core CPU, length-sorted batches of tweets or reviews carry
 little padding, and there the packed and padded layouts ran within noise of
-each other; packing skips the padded positions' work where a batch mixes
-lengths (small calls of mixed texts, the large token budgets of a GPU).
+each other. Packing also hands oneDNN a new matrix shape with nearly every
+batch, and it keeps kernels and buffers for each shape, so memory grew over
+long runs: the runner therefore packs only on a GPU, where batches are large
+and mix lengths.
 """
 
 from __future__ import annotations

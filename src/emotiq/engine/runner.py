@@ -42,9 +42,10 @@ class EncoderRunner:
 
     Args:
         encoder: The fp32 text encoder. Its weights are not changed: BERT-shaped
-            bodies run through a padding-free view sharing them
-            (:class:`~emotiq.engine.packed.PackedEncoder`), and precisions other
-            than fp32 convert copies of the layers.
+            bodies run through a view sharing them
+            (:class:`~emotiq.engine.packed.PackedEncoder`: fused QKV, and on a GPU
+            no work on padding), and precisions other than fp32 convert copies
+            of the layers.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
         precision: ``"auto"``, ``"fp32"``, ``"bf16"``, ``"fp16"`` or ``"int8"``.
         token_budget: Padded tokens per batch (default by device type).
