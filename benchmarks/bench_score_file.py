@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from common import peak_rss_mib  # noqa: E402
 EXAMPLE = HERE.parent / "data" / "examples" / "feedback_export.csv"
 RESULTS = HERE / "results" / "score_file.md"
 CONFIGS = ("score_file", "baseline")
@@ -61,11 +62,6 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
             writer.writerow([f"T-{i + 1:07d}", base["channel"], f"{when:%Y-%m-%d %H:%M}", f"{base['customer_message']} {extra}".strip()])
 
 
-def _peak_rss_mb() -> float:
-    scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
-
-
 def worker(config: str, source: Path, target: Path, model_name: str | None, batch_size: int, chunk_rows: int) -> dict:
     """Run one configuration in this process and measure it."""
     import emotiq
@@ -87,7 +83,7 @@ def worker(config: str, source: Path, target: Path, model_name: str | None, batc
         rows = len(scored)
     done = time.perf_counter()
     return {"config": config, "rows": rows, "load_s": loaded - started, "score_s": done - loaded,
-            "rows_per_s": rows / (done - loaded), "peak_rss_mb": _peak_rss_mb()}
+            "rows_per_s": rows / (done - loaded), "peak_rss_mb": peak_rss_mib()}
 
 
 def measure(config: str, source: Path, target: Path, args: argparse.Namespace) -> dict:

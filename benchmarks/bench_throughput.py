@@ -60,7 +60,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import texts as textgen  # noqa: E402
-from common import Column, emit, machine_info, markdown_table, run_child, thread_env, write_results  # noqa: E402
+from common import Column, emit, machine_info, markdown_table, peak_rss_mib, run_child, thread_env, write_results  # noqa: E402
 
 RESULTS = HERE / "results" / "throughput"
 CONFIGS = ("pipeline", "fp32", "bf16", "int8", "auto")
@@ -293,14 +293,16 @@ def child_stream(spec: dict[str, Any]) -> dict[str, Any]:
     model = emotiq.load(spec.get("model"))
     model.analyze(pool[:256])  # warm-up
     n, report = spec["n"], max(1, spec["n"] // 10)
-    negative, began = 0, time.perf_counter()
+    negative, began, peaks = 0, time.perf_counter(), []
     for i, result in enumerate(model.analyze_iter(itertools.islice(itertools.cycle(pool), n)), 1):
         negative += result.sentiment.label == "negative"
         if i % report == 0:
-            print(f"  stream: {i:,} texts, {i / (time.perf_counter() - began):.0f} texts/s", file=sys.stderr)
+            peaks.append(round(peak_rss_mib()))
+            print(f"  stream: {i:,} texts, {i / (time.perf_counter() - began):.0f} texts/s, peak RSS {peaks[-1]:,} MiB",
+                  file=sys.stderr)
     seconds = time.perf_counter() - began
     return {"n": n, "seconds": seconds, "texts_per_s": n / seconds, "precision": model.runner.precision,
-            "negative_share": negative / n}
+            "negative_share": negative / n, "peak_rss_mib_by_tenth": peaks}
 
 
 def child_study(spec: dict[str, Any]) -> dict[str, Any]:
@@ -502,7 +504,9 @@ def report(data: dict[str, Any]) -> str:
         s = data["stream"]
         parts += ["## Streaming (`analyze_iter`)",
                   f"{s['n']:,} tweets, {s['threads']} threads, {s['precision']}: {s['texts_per_s']:,.0f} texts/s, "
-                  f"peak RSS {s['peak_rss_mib']:,.0f} MiB ({s['seconds']:,.0f} s)."]
+                  f"peak RSS {s['peak_rss_mib']:,.0f} MiB ({s['seconds']:,.0f} s)."
+                  + (" Peak RSS after each tenth (MiB): " + ", ".join(f"{p:,}" for p in s["peak_rss_mib_by_tenth"]) + "."
+                     if s.get("peak_rss_mib_by_tenth") else "")]
     return "\n\n".join(parts)
 
 
