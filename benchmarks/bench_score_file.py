@@ -35,7 +35,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from common import peak_rss_mib  # noqa: E402
+from common import peak_rss_mib
+
 EXAMPLE = HERE.parent / "data" / "examples" / "feedback_export.csv"
 RESULTS = HERE / "results" / "score_file.md"
 CONFIGS = ("score_file", "baseline")

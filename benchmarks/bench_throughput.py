@@ -9,6 +9,8 @@ and peak RSS), on seeded Dutch/English feedback texts from ``texts.py``
   batching (one text at a time), ``truncation=True``;
 * ``fp32``, ``bf16``, ``int8`` and ``auto``: ``emotiq.load().analyze(texts)`` in
   each precision (``auto`` is reported as the precision it resolves to);
+* ``compile``: ``emotiq.load(compile=True)`` in the ``auto`` precision (its
+  compiling happens in the untimed warm-up call, whose time is reported);
 
 at 1 and 2 torch threads. For every configuration: texts/s and tokens/s
 (content tokens of the input texts), peak RSS, agreement with emotiq fp32 at the
@@ -38,6 +40,8 @@ Usage::
     python benchmarks/bench_throughput.py                          # everything, writes results/throughput.md/.json
     python benchmarks/bench_throughput.py --stream 200000          # everything, shorter stream
     python benchmarks/bench_throughput.py --quick                  # small sets, short timings, nothing written
+    python benchmarks/bench_throughput.py --configs pipeline,fp32,auto,compile --stream 0 --study 0 \
+        --output benchmarks/results/throughput_compile              # torch.compile against the same baselines
     python benchmarks/bench_throughput.py --configs pipeline,auto --threads 2 --kinds tweet --stream 0 --study 0
 """
 
@@ -59,11 +63,13 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import texts as textgen  # noqa: E402
-from common import Column, emit, machine_info, markdown_table, peak_rss_mib, run_child, thread_env, write_results  # noqa: E402
+import texts as textgen
+from common import Column, emit, machine_info, markdown_table, peak_rss_mib, run_child, thread_env, write_results
 
 RESULTS = HERE / "results" / "throughput"
-CONFIGS = ("pipeline", "fp32", "bf16", "int8", "auto")
+CONFIGS = ("pipeline", "fp32", "bf16", "int8", "auto", "compile")
+DEFAULT_CONFIGS = CONFIGS[:-1]
+"""The full run; ``compile`` (slow to start) is measured on request."""
 STUDY_VARIANTS = ("fp32", "bf16", "bf16-autocast", "bf16-cast", "bf16-linear", "int8", "int8-per-channel")
 """Precisions compared in the study; the ones not registered by emotiq are defined in :func:`register_study_variants`."""
 POOL = {"tweet": 4096, "review": 1024, "long": 32}
@@ -212,7 +218,8 @@ def _emotiq_runner(spec: dict[str, Any]) -> tuple[Callable[[list[str]], Any], Ca
     from emotiq.text.normalize import DEFAULT_MAX_CHARS
 
     register_study_variants()
-    model = emotiq.load(spec.get("model"), precision=spec["config"])
+    compiled = spec["config"] == "compile"
+    model = emotiq.load(spec.get("model"), precision="auto" if compiled else spec["config"], compile=compiled)
     shape = body_shape(model.encoder.body)
 
     def flops(batch: list[str]) -> list[float]:
@@ -259,14 +266,16 @@ def child_run(spec: dict[str, Any]) -> dict[str, Any]:
     for kind in spec["kinds"]:
         pool, call = pools[kind], spec["call"][kind]
         warm = pool[: PIPELINE_WARMUP if is_pipeline else call]
+        warm_began = time.perf_counter()
         results = fn(warm)  # warm-up; for emotiq also the agreement set
+        warmup_s = time.perf_counter() - warm_began
         if not is_pipeline:
             scores[kind] = score_matrix(results)
         done, seconds = timed_calls(fn, pool, call, spec["min_seconds"], start=len(warm))
         per_text = flops(pool)
         n_tokens = sum(tokens[kind][i] for i in done)
         rows.append({
-            "kind": kind, "texts": len(done), "seconds": seconds, "texts_per_s": len(done) / seconds,
+            "kind": kind, "texts": len(done), "seconds": seconds, "warmup_s": warmup_s, "texts_per_s": len(done) / seconds,
             "tokens_per_s": n_tokens / seconds, "flops_per_s": sum(per_text[i] for i in done) / seconds,
         })
         print(f"  {spec['config']:>9} x{spec['threads']} {kind:>6}: {len(done) / seconds:8.1f} texts/s", file=sys.stderr)
@@ -378,7 +387,7 @@ def run_configs(args: argparse.Namespace, files: dict[str, Any], folder: Path) -
             if config != "pipeline":
                 scores[(name, threads)] = np.load(spec["scores_file"])
             for row in result["rows"]:
-                rows.append({**row, "config": label, "precision": result["precision"], "threads": threads,
+                rows.append({**row, "config": label, "name": name, "precision": result["precision"], "threads": threads,
                              "peak_rss_mib": result["peak_rss_mib"], "emotiq": config != "pipeline"})
     add_agreement(rows, scores)
     return rows, {"auto": auto}
@@ -387,7 +396,7 @@ def run_configs(args: argparse.Namespace, files: dict[str, Any], folder: Path) -
 def add_agreement(rows: list[dict[str, Any]], scores: dict[tuple[str, int], Any]) -> None:
     for row in rows:
         reference = scores.get(("fp32", row["threads"]))
-        own = scores.get((row["precision"], row["threads"])) if row["emotiq"] else None
+        own = scores.get((row["name"], row["threads"])) if row["emotiq"] else None
         if reference is not None and own is not None:
             row.update(agreement(reference[row["kind"]], own[row["kind"]]))
 
@@ -430,7 +439,8 @@ def pct(value: float) -> str:
 THROUGHPUT_COLUMNS = [
     Column("config", "configuration"), Column("threads", "threads"), Column("kind", "texts"),
     Column("texts_per_s", "texts/s", "{:,.1f}"), Column("tokens_per_s", "tokens/s", "{:,.0f}"),
-    Column("speedup", "× pipeline", "{:.1f}×"), Column("peak_rss_mib", "peak RSS (MiB)", "{:,.0f}"),
+    Column("speedup", "× pipeline", "{:.1f}×"), Column("warmup_s", "warm-up call s", "{:,.1f}"),
+    Column("peak_rss_mib", "peak RSS (MiB)", "{:,.0f}"),
     Column("top_label", "same top label", pct), Column("max_abs_diff", "max abs Δp", "{:.4f}"),
     Column("gflops_per_s", "GFLOP/s", "{:,.1f}"), Column("ceiling_share", "of GEMM ceiling", pct),
 ]
@@ -458,9 +468,10 @@ def target_lines(data: dict[str, Any]) -> list[str]:
     """One line per goal: what was measured against it."""
     lines = []
     tweets = [r for r in data["rows"] if r["kind"] == "tweet" and r["emotiq"] and r["precision"] == data["auto"]]
-    for row in sorted(tweets, key=lambda r: r["threads"]):
+    for row in sorted(tweets, key=lambda r: (r["threads"], r["config"])):
         speedup = f"{row['speedup']:.1f}× the pipeline" if row.get("speedup") else "no pipeline row"
-        lines.append(f"- tweets, {row['threads']} thread(s), `auto`: {row['texts_per_s']:,.0f} texts/s, {speedup} "
+        config = "`compile=True`" if row["config"] == "compile" else "`auto`"
+        lines.append(f"- tweets, {row['threads']} thread(s), {config}: {row['texts_per_s']:,.0f} texts/s, {speedup} "
                      f"(goals: ≥ {TARGETS['tweet_speedup']:.0f}×; ≥ {TARGETS['tweet_texts_per_s']:,.0f} texts/s on 2 threads)")
     if data["stream"]:
         gib = data["stream"]["peak_rss_mib"] / 1024
@@ -513,7 +524,7 @@ def report(data: dict[str, Any]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sets and 1 s timings; writes nothing unless --output")
-    parser.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated subset of {','.join(CONFIGS)}")
+    parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS), help=f"comma-separated subset of {','.join(CONFIGS)}")
     parser.add_argument("--threads", default="1,2", help="comma-separated torch thread counts")
     parser.add_argument("--kinds", default=",".join(textgen.KINDS), help="comma-separated subset of tweet,review,long")
     parser.add_argument("--stream", type=int, default=1_000_000, help="tweets for the analyze_iter check (0: skip)")

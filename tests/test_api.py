@@ -129,6 +129,14 @@ def test_tasks_skip_heads(model):
         model.analyze("Prima", tasks=["sarcasm"])
 
 
+def test_compile_is_switched_on_and_off_without_reloading(model):
+    try:
+        assert model.to(compile=True).runner.compiled is not None  # compiles lazily, on the first batch
+    finally:
+        model.to(compile=False)
+    assert model.runner.compiled is None
+
+
 def test_save_and_load_round_trip(model, tmp_path):
     model.save(tmp_path / "copy")
     again = emotiq.load(tmp_path / "copy")

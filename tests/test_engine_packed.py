@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from types import SimpleNamespace
+
 import pytest
 import torch
 from transformers import BertConfig, BertModel
@@ -10,6 +14,7 @@ from emotiq.encoder.text_encoder import mean_pool
 from emotiq.engine.memory import release_freed_memory
 from emotiq.engine.packed import PackedEncoder, supports_packing
 from emotiq.engine.precision import PRECISIONS
+from emotiq.engine.runner import EncoderRunner
 
 
 def _tiny_bert(**overrides: object) -> BertModel:
@@ -90,3 +95,37 @@ def test_bucketed_lengths_waste_little_and_stay_few() -> None:
     assert max(size / n for n, size in zip(range(1, 513), sizes)) <= 1 + 1 / 16
     assert len(set(sizes)) <= 100  # 16 sizes per doubling: few shapes over a long run
     assert bucket_length(512) == 512
+
+
+SEQUENCES = [[1, 7, 9, 2], [1, 5, 2], [1, *range(10, 40), 2]]
+
+
+def _runner(**options: object) -> EncoderRunner:
+    return EncoderRunner(SimpleNamespace(body=_tiny_bert(), pad_id=0), precision="fp32", **options)
+
+
+def test_compile_failure_falls_back_with_a_warning(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken_compile(module: torch.nn.Module, **options: object) -> object:
+        def fail(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("no working C++ compiler found\n(long compiler log)")
+
+        return fail
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    runner = _runner(compile=True)
+    with caplog.at_level("WARNING", logger="emotiq.engine.runner"):
+        got = runner.pooled(SEQUENCES)
+    assert runner.compiled is None
+    assert "torch.compile failed" in caplog.text and "no working C++ compiler found" in caplog.text
+    assert "long compiler log" not in caplog.text
+    torch.testing.assert_close(got, _runner().pooled(SEQUENCES))
+
+
+@pytest.mark.skipif(shutil.which(os.environ.get("CXX", "g++")) is None, reason="torch.compile on the CPU needs a C++ compiler (g++ or $CXX)")
+def test_compiled_encoder_matches_eager() -> None:
+    runner = _runner(compile=True)
+    got = runner.pooled(SEQUENCES)
+    assert runner.compiled is not None, "compiling failed: see the logged warning"
+    eager = _runner()
+    torch.testing.assert_close(got, eager.pooled(SEQUENCES), atol=1e-4, rtol=0)
+    torch.testing.assert_close(runner.pooled(SEQUENCES[:1]), eager.pooled(SEQUENCES[:1]), atol=1e-4, rtol=0)

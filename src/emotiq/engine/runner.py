@@ -50,6 +50,12 @@ class EncoderRunner:
         precision: ``"auto"``, ``"fp32"``, ``"bf16"``, ``"fp16"`` or ``"int8"``.
         token_budget: Padded tokens per batch (default by device type).
         max_batch_size: Most sequences per batch.
+        compile: Run the encoder through ``torch.compile`` (inductor, dynamic
+            shapes), which fuses its small operations. The first batch then takes
+            seconds to minutes while the kernels are built (cached on disk for
+            later runs), so it pays off on long jobs only. Needs a C++ compiler on
+            the CPU (Triton on a GPU); if compiling fails, a warning says why and
+            the encoder runs as usual.
     """
 
     def __init__(
@@ -60,6 +66,7 @@ class EncoderRunner:
         precision: str | None = "auto",
         token_budget: int | None = None,
         max_batch_size: int = 256,
+        compile: bool = False,
     ) -> None:
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
@@ -72,7 +79,9 @@ class EncoderRunner:
         self.body = self.spec.prepare(PackedEncoder(body) if self.packed else body).eval()
         if self.packed and self.device.type == "cpu":
             self.body.min_padding_to_pack = None
-        logger.info("Encoder on %s in %s%s", self.device, self.precision, " (packed)" if self.packed else "")
+        self.compiled = torch.compile(self.body, dynamic=True) if compile else None
+        logger.info("Encoder on %s in %s%s%s", self.device, self.precision, " (packed)" if self.packed else "",
+                    " (compiled)" if compile else "")
 
     def _pad(self, sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         longest = bucket_length(max(len(s) for s in sequences))
@@ -88,9 +97,24 @@ class EncoderRunner:
     def _pool(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         dtype = self.spec.autocast
         with torch.autocast(self.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-            if self.packed:
-                return self.body(ids, mask)
-            return mean_pool(self.body(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
+            if self.compiled is not None:
+                try:
+                    return self._forward_compiled(ids, mask)
+                except Exception as exc:  # noqa: BLE001 -- compiling happens on the first calls; any failure there is torch's
+                    logger.warning("torch.compile failed, the encoder runs without it: %s", _first_line(exc))
+                    self.compiled = None
+            return self._forward(self.body, ids, mask)
+
+    def _forward_compiled(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The compiled forward; a batch of one runs as two copies, as torch.compile would compile it anew."""
+        if ids.shape[0] == 1:
+            return self._forward(self.compiled, ids.repeat(2, 1), mask.repeat(2, 1))[:1]
+        return self._forward(self.compiled, ids, mask)
+
+    def _forward(self, body: torch.nn.Module, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.packed:
+            return body(ids, mask)
+        return mean_pool(body(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
 
     @torch.inference_mode()
     def pooled(self, sequences: list[list[int]]) -> torch.Tensor:
@@ -104,3 +128,8 @@ class EncoderRunner:
             if self.device.type == "cpu":
                 release_freed_memory()
         return out
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"

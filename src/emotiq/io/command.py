@@ -54,7 +54,7 @@ def _fail(message: str, status: int) -> int:
 def score_cli_main(input: str | Path, output: str | Path | None = None, *, text_column: str | None = None,
                    sheet: str | None = None, model: str | None = None, batch_size: int = 64, device: str = "cpu",
                    resume: bool = False, force: bool = False, report: str | Path | None = None, by: str | None = None,
-                   time_column: str | None = None, chunk_rows: int = 5000, quiet: bool = False) -> int:
+                   time_column: str | None = None, chunk_rows: int = 5000, quiet: bool = False, compile: bool = False) -> int:
     """Run ``emotiq score`` and return its exit status (0 ok, 1 failed, 2 bad input, 130 interrupted).
 
     Args:
@@ -63,7 +63,7 @@ def score_cli_main(input: str | Path, output: str | Path | None = None, *, text_
         text_column: Column to score (default: detected and logged).
         sheet: Worksheet name or 0-based index of an .xlsx input.
         model: Bundled model name or model folder (default: the bundled default).
-        batch_size, device, chunk_rows, report, by, time_column: as for :func:`emotiq.io.score_file`.
+        batch_size, device, chunk_rows, report, by, time_column, compile: as for :func:`emotiq.io.score_file`.
         resume: Continue an interrupted run from its checkpoint.
         force: Overwrite an existing output file.
         quiet: Log warnings only (no progress lines).
@@ -78,10 +78,10 @@ def score_cli_main(input: str | Path, output: str | Path | None = None, *, text_
             if model is not None:
                 import emotiq
 
-                loaded = emotiq.load(model, device=device)
+                loaded = emotiq.load(model, device=device, compile=compile)
             summary = score_file(source, target, model=loaded, text_column=text_column, batch_size=batch_size,
                                  device=device, resume=resume, report=report, by=by, time_column=time_column,
-                                 sheet=sheet, chunk_rows=chunk_rows)
+                                 sheet=sheet, chunk_rows=chunk_rows, compile=compile)
         except InputError as exc:
             return _fail(str(exc), EXIT_BAD_INPUT)
         except (EmotiqError, OSError) as exc:

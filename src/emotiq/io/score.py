@@ -205,10 +205,10 @@ class _Run:
                 yield chunk
 
 
-def _load_model(device: str) -> Any:
+def _load_model(device: str, compile: bool) -> Any:
     import emotiq
 
-    return emotiq.load(device=device)
+    return emotiq.load(device=device, compile=compile)
 
 
 def _aggregator(report: str | Path | None, run: _Run, saved: ckpt.Checkpoint | None) -> Any:
@@ -255,7 +255,7 @@ def _write_report(report: str | Path, aggregator: Any, run: _Run, model: Any) ->
 def score_file(input: str | Path, output: str | Path, *, model: Any = None, text_column: str | None = None,
                batch_size: int = 64, device: str = "cpu", resume: bool = False, report: str | Path | None = None,
                by: str | None = None, time_column: str | None = None, sheet: str | int | None = None,
-               chunk_rows: int = 5000) -> ScoreSummary:
+               chunk_rows: int = 5000, compile: bool = False) -> ScoreSummary:
     """Score the text column of a feedback export and write every row back with its scores.
 
     Args:
@@ -275,6 +275,7 @@ def score_file(input: str | Path, output: str | Path, *, model: Any = None, text
         time_column: Column of dates to show the report over time.
         sheet: Worksheet of an ``.xlsx`` input, by name or 0-based index (default first).
         chunk_rows: Rows read, scored and written at a time.
+        compile: Compile the default model's encoder (see :func:`emotiq.load`).
 
     Raises:
         ExportError: The input, output, a column, a sheet or the checkpoint cannot be used.
@@ -282,7 +283,7 @@ def score_file(input: str | Path, output: str | Path, *, model: Any = None, text
     started = time.perf_counter()
     run = _Run(input, output, text_column=text_column, sheet=sheet, by=by, time_column=time_column, chunk_rows=chunk_rows,
                report=report is not None)
-    model = model if model is not None else _load_model(device)
+    model = model if model is not None else _load_model(device, compile)
     run.name_columns(model)
     saved = run.checkpoint(resume)
     aggregator = _aggregator(report, run, saved)

@@ -10,7 +10,6 @@ baseline fitted on English rows only. Results go to ``metrics.json`` and
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -172,7 +171,7 @@ def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | N
     emotion_head = model.heads["emotion"].spec if "emotion" in model.heads else None
     thresholds = {"emotiq": np.asarray(emotion_head.thresholds())} if emotion_head else {}
     records = evaluate_sets(systems, test, ekman, thresholds)
-    result = {"model": model.config.name, "records": records, "test_rows": int(len(test)), "train_rows": int(len(train)),
+    result = {"model": model.config.name, "records": records, "test_rows": len(test), "train_rows": len(train),
               "seconds": round(time.perf_counter() - start, 1), "published": {f"{k[0]}/{k[1]}": v for k, v in PUBLISHED.items()}}
     from emotiq.training.metrics_report import write_metrics
 

@@ -50,7 +50,7 @@ def single_label_report(y_true: np.ndarray, probs: np.ndarray, labels: list[str]
     present = [c for c in range(len(labels)) if np.any(y_true == c)]
     recalls = [np.mean(pred[y_true == c] == c) for c in present]
     return {
-        "n": int(len(y_true)),
+        "n": len(y_true),
         "macro_f1": float(per_class[present].mean()) if present else float("nan"),
         "accuracy": float(np.mean(pred == y_true)),
         "macro_recall": float(np.mean(recalls)) if recalls else float("nan"),
@@ -71,7 +71,7 @@ def multi_label_report(y_true: np.ndarray, probs: np.ndarray, labels: list[str],
     at_half = probs >= 0.5
     confidence = np.where(at_half, probs, 1 - probs)
     return {
-        "n": int(len(y_true)),
+        "n": len(y_true),
         "macro_f1": float(per_label[present].mean()) if present.size else float("nan"),
         "per_class_f1": {labels[c]: round(float(per_label[c]), 4) for c in present},
         "ece": expected_calibration_error(confidence, at_half == y_true),
