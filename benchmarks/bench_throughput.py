@@ -330,8 +330,49 @@ def child_study(spec: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "texts_per_s": len(mixed) / seconds, "precision": model.runner.precision}
 
 
+ODD_TEXTS = ["", "   \n\t ", "😡😡😡", "bad\x00\x07control chars", "lone \udc80 surrogate", "12345", "https://t.co/x",
+             "\u200b\u200b", "#fail " * 40, "ÄÖÜ éèê ñ " * 20]
+"""Odd texts mixed into the tweets of the messy-input check (empty, blank, emoji, control characters, ...)."""
+HUGE_CHARS = 1_000_000
+
+
+def messy_sets(pool: list[str], call: int) -> dict[str, list[list[str]]]:
+    """The same clean calls alone, with an odd text after every tenth tweet, and with one huge text more."""
+    clean = [pool[i:i + call] for i in range(0, len(pool), call)]
+    odd = [[t for j, tweet in enumerate(c) for t in ([tweet, ODD_TEXTS[j // 10 % len(ODD_TEXTS)]] if j % 10 == 9 else [tweet])]
+           for c in clean]
+    pasted = ("\n".join(pool) * (HUGE_CHARS // len("\n".join(pool)) + 1))[:HUGE_CHARS]
+    return {"clean": clean, "odd": odd, "odd + huge": [c + [pasted] for c in odd]}
+
+
+def child_messy(spec: dict[str, Any]) -> dict[str, Any]:
+    """``analyze`` on clean tweet calls, against the same calls with odd and huge texts mixed in."""
+    from collections import Counter
+
+    import emotiq
+
+    _set_threads(spec["threads"])
+    pool = textgen.make_texts("tweet", spec["pool"], seed=3, count=textgen.encoder_token_counter())
+    sets = messy_sets(pool, spec["call"])
+    model = emotiq.load(spec.get("model"))
+    model.analyze(sets["odd + huge"][0])  # warm-up
+    seconds, statuses = dict.fromkeys(sets, 0.0), {name: Counter() for name in sets}
+    for _ in range(spec["rounds"]):  # interleaved, so drift in machine speed hits every set alike
+        for name, calls in sets.items():
+            for texts in calls:
+                began = time.perf_counter()
+                results = model.analyze(texts)
+                seconds[name] += time.perf_counter() - began
+                statuses[name].update(r.status.split(":")[0] for r in results)
+    texts = {name: spec["rounds"] * sum(map(len, calls)) for name, calls in sets.items()}
+    return {"rows": [{"set": name, "texts_per_call": texts[name] / spec["rounds"] / len(sets[name]),
+                      "texts_per_s": texts[name] / seconds[name], "tweets_per_s": spec["rounds"] * len(pool) / seconds[name],
+                      "statuses": ", ".join(f"{k} {v:,}" for k, v in sorted(statuses[name].items()))} for name in sets],
+            "threads": spec["threads"], "huge_chars": HUGE_CHARS}
+
+
 CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "run": child_run, "gemm": child_gemm, "stream": child_stream, "study": child_study,
+    "run": child_run, "gemm": child_gemm, "stream": child_stream, "study": child_study, "messy": child_messy,
 }
 
 
@@ -453,6 +494,10 @@ VARIANT_NOTES = {
     "int8": "emotiq's int8: dynamic quantization of the layers' Linear modules (per-tensor weights)",
     "int8-per-channel": "dynamic quantization with per-channel weight scales",
 }
+MESSY_COLUMNS = [
+    Column("set", "calls"), Column("texts_per_call", "texts per call", "{:,.1f}"), Column("texts_per_s", "texts/s", "{:,.1f}"),
+    Column("tweets_per_s", "clean tweets/s", "{:,.1f}"), Column("statuses", "result statuses"),
+]
 STUDY_COLUMNS = [
     Column("variant", "precision"), Column("texts_per_s", "texts/s", "{:,.1f}"),
     Column("top_label", "same top label", pct), Column("max_abs_diff", "max abs Δp", "{:.4f}"),
@@ -511,6 +556,15 @@ def report(data: dict[str, Any]) -> str:
     if data["study"]:
         parts += [f"## Precision study ({len(data['study_texts'])} mixed texts, {max(data['threads'])} threads, vs fp32)",
                   markdown_table(data["study"], STUDY_COLUMNS)]
+    if data.get("messy"):
+        s = data["messy"]
+        odd = ", ".join(repr(t[:12]) for t in ODD_TEXTS)
+        parts += ["## Messy input",
+                  (f"`auto`, {s['threads']} threads: the same {CALL['tweet']}-tweet calls alone, with an odd text after "
+                   f"every tenth tweet ({odd}), and with one pasted text of {s['huge_chars']:,} characters more per call "
+                   "(read up to `max_chars`, 20,000 characters, in sentence-aligned chunks). tweets/s counts the clean "
+                   f"tweets only; peak RSS {s['peak_rss_mib']:,.0f} MiB."),
+                  markdown_table(s["rows"], MESSY_COLUMNS)]
     if data["stream"]:
         s = data["stream"]
         parts += ["## Streaming (`analyze_iter`)",
@@ -529,6 +583,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kinds", default=",".join(textgen.KINDS), help="comma-separated subset of tweet,review,long")
     parser.add_argument("--stream", type=int, default=1_000_000, help="tweets for the analyze_iter check (0: skip)")
     parser.add_argument("--study", type=int, default=500, help="mixed texts for the precision study (0: skip)")
+    parser.add_argument("--messy", type=int, default=2048, help="tweets for the messy-input check (0: skip)")
     parser.add_argument("--min-seconds", type=float, default=None, help="timed seconds per configuration and kind")
     parser.add_argument("--model", default=None, help="model name or folder (default: the bundled model)")
     parser.add_argument("--output", type=Path, default=None, help=f"results stem (default {RESULTS.relative_to(HERE.parent)})")
@@ -567,6 +622,11 @@ def main(argv: list[str] | None = None) -> None:
         add_ceilings(rows, gemm)
         add_speedups(rows)
         study = run_study(args, files, folder) if study_n else []
+        messy = None
+        if args.messy:
+            spec = {"threads": max(args.threads), "pool": min(args.messy, 256) if args.quick else args.messy,
+                    "call": CALL["tweet"], "rounds": 1 if args.quick else 2, "model": args.model}
+            messy = spawn("messy", spec)
         stream = None
         if args.stream:
             threads = max(args.threads)
@@ -575,7 +635,7 @@ def main(argv: list[str] | None = None) -> None:
         study_texts = json.loads(texts_file.read_text(encoding="utf-8"))["mixed"]
     data = {"machine": machine_info(), "auto": extra["auto"], "threads": args.threads, "mean_tokens": mean,
             "rows": rows, "gemm": {t: {k: v for k, v in g.items() if k not in {"peak_rss_mib", "wall_s"}} for t, g in gemm.items()},
-            "study": study, "study_texts": study_texts, "stream": stream, "auto_rule": AUTO_RULE,
+            "study": study, "study_texts": study_texts, "messy": messy, "stream": stream, "auto_rule": AUTO_RULE,
             "load": [round(x, 1) for x in LOADS] or [round(os.getloadavg()[0], 1)],
             "flops_formula": FLOPS_FORMULA,
             "seconds": time.perf_counter() - started}

@@ -22,6 +22,19 @@ def test_batches_respect_token_budget_and_cover_everything():
         assert max(lengths[i] for i in batch) * len(batch) <= 1024 or len(batch) == 1
 
 
+def test_a_few_long_sequences_do_not_pad_the_short_ones():
+    lengths = [30] * 70 + [120, 125]
+    batches = plan_batches(lengths, token_budget=4096, max_batch_size=64)
+    assert [len(b) for b in batches] == [64, 6, 2]
+    assert sorted(lengths[i] for i in batches[-1]) == [120, 125]
+
+
+def test_similar_lengths_stay_in_full_batches():
+    lengths = list(range(20, 37)) * 15  # tweet-like spread
+    batches = plan_batches(lengths, token_budget=4096, max_batch_size=64)
+    assert len(batches) == -(-len(lengths) // 64)
+
+
 def test_auto_device_without_cuda(monkeypatch):
     monkeypatch.setattr(devices_module, "cuda_available", lambda: False)
     assert resolve_device("auto") == torch.device("cpu")
