@@ -166,7 +166,7 @@ def register_study_variants() -> None:
     from torch import nn
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    from emotiq.engine.precision import PRECISIONS, Precision, register_precision
+    from emotiq.engine.precision import PRECISIONS, Precision, register_precision, with_converted_layers
 
     class Bf16Linear(nn.Linear):
         """Weights in bf16; inputs cast to bf16, outputs back to fp32."""
@@ -174,13 +174,8 @@ def register_study_variants() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return nn.functional.linear(x.to(torch.bfloat16), self.weight, self.bias).float()
 
-    def with_layers(body: nn.Module, convert: Callable[[nn.Module], nn.Module]) -> nn.Module:
-        """A view of ``body`` sharing its embeddings, with converted copies of its layers."""
-        view = copy.copy(body)
-        view._modules = {**body._modules, "encoder": convert(copy.deepcopy(body.encoder))}
-        return view
-
     def linears_to_bf16_io(layers: nn.Module) -> nn.Module:
+        layers = copy.deepcopy(layers)
         for module in layers.modules():
             if type(module) is nn.Linear:
                 module.__class__ = Bf16Linear
@@ -190,13 +185,13 @@ def register_study_variants() -> None:
     def int8_per_channel(layers: nn.Module) -> nn.Module:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return quantize_dynamic(layers, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+            return quantize_dynamic(copy.deepcopy(layers), {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
 
     variants = [
         Precision("bf16-autocast", autocast=torch.bfloat16),
         Precision("bf16-cast", prepare=lambda b: copy.deepcopy(b).to(torch.bfloat16)),
-        Precision("bf16-linear", prepare=lambda b: with_layers(b, linears_to_bf16_io)),
-        Precision("int8-per-channel", prepare=lambda b: with_layers(b, int8_per_channel), devices=("cpu",)),
+        Precision("bf16-linear", prepare=lambda b: with_converted_layers(b, linears_to_bf16_io)),
+        Precision("int8-per-channel", prepare=lambda b: with_converted_layers(b, int8_per_channel), devices=("cpu",)),
     ]
     for variant in variants:
         if variant.name not in PRECISIONS:
@@ -350,6 +345,7 @@ def child_messy(spec: dict[str, Any]) -> dict[str, Any]:
     from collections import Counter
 
     import emotiq
+    from emotiq.text.normalize import DEFAULT_MAX_CHARS
 
     _set_threads(spec["threads"])
     pool = textgen.make_texts("tweet", spec["pool"], seed=3, count=textgen.encoder_token_counter())
@@ -368,7 +364,7 @@ def child_messy(spec: dict[str, Any]) -> dict[str, Any]:
     return {"rows": [{"set": name, "texts_per_call": texts[name] / spec["rounds"] / len(sets[name]),
                       "texts_per_s": texts[name] / seconds[name], "tweets_per_s": spec["rounds"] * len(pool) / seconds[name],
                       "statuses": ", ".join(f"{k} {v:,}" for k, v in sorted(statuses[name].items()))} for name in sets],
-            "threads": spec["threads"], "huge_chars": HUGE_CHARS}
+            "threads": spec["threads"], "huge_chars": HUGE_CHARS, "max_chars": DEFAULT_MAX_CHARS}
 
 
 CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -562,7 +558,7 @@ def report(data: dict[str, Any]) -> str:
         parts += ["## Messy input",
                   (f"`auto`, {s['threads']} threads: the same {CALL['tweet']}-tweet calls alone, with an odd text after "
                    f"every tenth tweet ({odd}), and with one pasted text of {s['huge_chars']:,} characters more per call "
-                   "(read up to `max_chars`, 20,000 characters, in sentence-aligned chunks). tweets/s counts the clean "
+                   f"(read up to `max_chars`, {s['max_chars']:,} characters, in sentence-aligned chunks). tweets/s counts the clean "
                    f"tweets only; peak RSS {s['peak_rss_mib']:,.0f} MiB."),
                   markdown_table(s["rows"], MESSY_COLUMNS)]
     if data["stream"]:

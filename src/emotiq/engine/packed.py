@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from emotiq.encoder.text_encoder import mean_pool
+
 logger = logging.getLogger(__name__)
 
 
@@ -114,24 +116,20 @@ class PackedEncoder(nn.Module):
         """Float32 mean of the last hidden states over each row's real tokens."""
         batch, length = input_ids.shape
         mask = attention_mask.bool()
-        counts = mask.sum(1)
         tokens = self.embeddings(input_ids=input_ids).reshape(batch * length, -1)
         threshold = self.min_padding_to_pack
-        if threshold is None or int(counts.sum()) >= (1 - threshold) * batch * length:
+        if threshold is None or int(mask.sum()) >= (1 - threshold) * batch * length:
             for layer in self.encoder:
                 tokens = layer(tokens, None, mask)
-            return _segment_mean(tokens.float() * mask.reshape(-1, 1), None, counts, batch)
+            return mean_pool(tokens.float().view(batch, length, -1), mask)
         index = mask.reshape(-1).nonzero().squeeze(1)
         tokens = tokens.index_select(0, index)
         for layer in self.encoder:
             tokens = layer(tokens, index, mask)
-        return _segment_mean(tokens.float(), index // length, counts, batch)
+        return _packed_mean(tokens.float(), index // length, mask.sum(1), batch)
 
 
-def _segment_mean(tokens: torch.Tensor, rows: torch.Tensor | None, counts: torch.Tensor, batch: int) -> torch.Tensor:
-    """Mean of ``tokens`` per sequence; ``rows`` gives each token's sequence (None: ``[b*l]`` layout)."""
-    if rows is None:
-        sums = tokens.view(batch, -1, tokens.shape[-1]).sum(1)
-    else:
-        sums = tokens.new_zeros(batch, tokens.shape[-1]).index_add_(0, rows, tokens)
+def _packed_mean(tokens: torch.Tensor, rows: torch.Tensor, counts: torch.Tensor, batch: int) -> torch.Tensor:
+    """Mean of packed ``tokens`` per sequence; ``rows`` gives each token's sequence."""
+    sums = tokens.new_zeros(batch, tokens.shape[-1]).index_add_(0, rows, tokens)
     return sums / counts.clamp(min=1).unsqueeze(1).to(tokens.dtype)
