@@ -10,7 +10,8 @@ and peak RSS), on seeded Dutch/English feedback texts from ``texts.py``
 * ``fp32``, ``bf16``, ``int8`` and ``auto``: ``emotiq.load().analyze(texts)`` in
   each precision (``auto`` is reported as the precision it resolves to);
 * ``compile``: ``emotiq.load(compile=True)`` in the ``auto`` precision (its
-  compiling happens in the untimed warm-up call, whose time is reported);
+  compiling happens in the untimed warm-up call, whose time is reported; the
+  first kind starts from an empty kernel cache, as a first run does);
 
 at 1 and 2 torch threads. For every configuration: texts/s and tokens/s
 (content tokens of the input texts), peak RSS, agreement with emotiq fp32 at the
@@ -377,11 +378,11 @@ LOADS: list[float] = []
 """1-minute load averages seen before and after each child (other work on the machine skews timings)."""
 
 
-def spawn(mode: str, spec: dict[str, Any]) -> dict[str, Any]:
+def spawn(mode: str, spec: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run one child measurement (threads pinned through the environment too)."""
     argv = [str(Path(__file__).resolve()), "--child", json.dumps({"mode": mode, **spec})]
     LOADS.append(os.getloadavg()[0])
-    result = run_child(argv, env=thread_env(spec["threads"]))
+    result = run_child(argv, env={**thread_env(spec["threads"]), **(env or {})})
     LOADS.append(os.getloadavg()[0])
     return result
 
@@ -419,7 +420,9 @@ def run_configs(args: argparse.Namespace, files: dict[str, Any], folder: Path) -
             spec = {"config": name, "threads": threads, "kinds": args.kinds, "min_seconds": args.min_seconds,
                     "call": files["call"], "texts_file": str(files["texts"]), "tokens_file": str(files["tokens"]),
                     "scores_file": str(folder / f"scores-{name}-{threads}.npz"), "model": args.model}
-            result = spawn("run", spec)
+            # compile starts from an empty kernel cache, as a first run on a new machine does
+            cold_cache = {"TORCHINDUCTOR_CACHE_DIR": str(folder / f"inductor-{threads}")} if config == "compile" else None
+            result = spawn("run", spec, env=cold_cache)
             label = f"{name} (auto)" if name == auto and "auto" in args.configs else name
             if config != "pipeline":
                 scores[(name, threads)] = np.load(spec["scores_file"])

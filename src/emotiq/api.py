@@ -45,11 +45,11 @@ def load(name_or_path: str | Path | None = None, *, device: str = "cpu", precisi
             ``"fp16"`` (GPU) or ``"int8"`` (CPU).
         threads: CPU threads for torch (default: torch's own choice, which follows
             ``OMP_NUM_THREADS`` or the number of physical cores).
-        compile: Run the encoder through ``torch.compile``. On a 2-core CPU this
-            scored short texts 4-12% faster, after about 30 s of compiling on the
-            first batch (about 10 s once the kernels are cached on disk), so it
-            pays off on jobs of a few hundred thousand texts. Needs a C++
-            compiler; without one a warning is logged and the encoder runs as usual.
+        compile: Run the encoder through ``torch.compile``. In benchmark runs on a
+            2-core CPU this scored short texts 4-19% faster, after 25-30 s of
+            compiling on the first batch (less once the kernels are cached on
+            disk), so it pays off on long jobs only. Needs a C++ compiler;
+            without one a warning is logged and the encoder runs as usual.
 
     Example:
         >>> model = emotiq.load()
