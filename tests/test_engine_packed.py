@@ -48,6 +48,37 @@ def test_packed_matches_transformers_on_ragged_batch(autocast: torch.dtype | Non
     torch.testing.assert_close(got, expected, atol=1e-5 if autocast is None else 1e-2, rtol=0)
 
 
+@pytest.mark.parametrize("length", [9, 17, 31, 40])
+def test_matmul_attention_matches_sdpa(length: int) -> None:
+    from emotiq.engine.packed import _matmul_attention
+
+    torch.manual_seed(0)
+    q, k, v = torch.randn(3, 5, 4, length, 8).unbind(0)
+    mask = torch.arange(length)[None, :] < torch.tensor([length, 1, 3, length - 2, 7])[:, None]
+    expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :])
+    torch.testing.assert_close(_matmul_attention(q, k, v, mask), expected, atol=1e-5, rtol=1e-5)
+    half = _matmul_attention(q.bfloat16(), k.bfloat16(), v.bfloat16(), mask)
+    assert half.dtype == torch.bfloat16
+    torch.testing.assert_close(half.float(), expected, atol=3e-2, rtol=0)
+
+
+def test_matmul_attention_is_used_where_sdpa_is_slow() -> None:
+    from emotiq.engine.packed import sdpa_is_slow_at
+
+    assert [n for n in range(1, 80) if not sdpa_is_slow_at(n)] == [32, 48, *range(64, 80)]
+    body = _tiny_bert()
+    ids, mask = _ragged_batch()
+    packed = PackedEncoder(body)
+    packed.min_padding_to_pack = None
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = mean_pool(body(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
+        sdpa = packed(ids, mask)
+        packed.matmul_attention = True
+        got = packed(ids, mask)
+    torch.testing.assert_close(got, expected, atol=1e-2, rtol=0)
+    assert not torch.equal(got, sdpa)  # the other path ran
+
+
 def test_packed_ignores_what_sits_in_padding() -> None:
     packed = PackedEncoder(_tiny_bert())
     ids, mask = _ragged_batch()

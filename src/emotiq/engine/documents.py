@@ -107,9 +107,13 @@ def prepare(
 
 def document_vectors(docs: list[Document], pooled: torch.Tensor) -> torch.Tensor:
     """Token-weighted mean of each scorable document's chunk vectors (zeros otherwise)."""
+    rows = [row for row, doc in enumerate(docs) for _ in doc.segments]
     out = torch.zeros((len(docs), pooled.shape[1]), dtype=pooled.dtype)
-    for row, doc in enumerate(docs):
-        if doc.segments:
-            weights = torch.tensor(doc.weights, dtype=pooled.dtype).unsqueeze(1)
-            out[row] = (pooled[doc.segments] * weights).sum(0) / weights.sum()
-    return out
+    if not rows:
+        return out
+    owner = torch.tensor(rows)
+    weights = torch.tensor([w for doc in docs for w in doc.weights], dtype=pooled.dtype)
+    chunks = pooled[[i for doc in docs for i in doc.segments]]
+    out.index_add_(0, owner, chunks * weights.unsqueeze(1))
+    totals = torch.zeros(len(docs), dtype=pooled.dtype).index_add_(0, owner, weights)
+    return out / totals.clamp(min=1).unsqueeze(1)

@@ -1,12 +1,15 @@
-"""Give freed heap memory back to the operating system between batches.
+"""Give freed heap memory back to the operating system now and then.
 
 Each batch allocates activations of a different shape. glibc's allocator keeps
 freed blocks of that size in its heap instead of unmapping them, so the
-resident size of a long run creeps up with every new shape (by about 400 MiB
-over a few thousand mixed texts). ``malloc_trim`` after each batch releases
-them. Trimming after every batch made short texts about 8% slower (the pages
-are faulted back in by the next batch), so it happens at most once per
-``min_interval`` seconds. Elsewhere (macOS, musl, Windows) this does nothing.
+resident size of a long run over texts of every length creeps up with every
+new shape. ``malloc_trim`` releases them, but the next batches fault the pages
+back in: trimming after every batch made short texts about 8% slower, and once
+a second still cost 3-4% on tweets (42,000 page faults per 1,024 tweets) and
+13% (in one run) on a stream of mixed tweets, reviews and letters, whose peak RSS it kept
+only 60 MiB lower (1,650 against 1,712 MiB over 6,000 texts). Trimming at most
+every 10 seconds kept 1,692 MiB there at the untrimmed speed. Elsewhere (macOS,
+musl, Windows) this does nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def _malloc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
 _last_trim = 0.0
 
 
-def release_freed_memory(min_interval: float = 1.0) -> None:
+def release_freed_memory(min_interval: float = 10.0) -> None:
     """Return the allocator's free heap pages to the OS, at most once per ``min_interval`` s.
 
     glibc only; a no-op elsewhere. ``min_interval=0`` trims now.

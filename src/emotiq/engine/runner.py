@@ -79,6 +79,7 @@ class EncoderRunner:
         self.body = self.spec.prepare(PackedEncoder(body) if self.packed else body).eval()
         if self.packed and self.device.type == "cpu":
             self.body.min_padding_to_pack = None
+            self.body.matmul_attention = not compile  # inductor fuses attention itself; a length branch would recompile
         self.compiled = torch.compile(self.body, dynamic=True) if compile else None
         logger.info("Encoder on %s in %s%s%s", self.device, self.precision, " (packed)" if self.packed else "",
                     " (compiled)" if compile else "")
