@@ -11,7 +11,7 @@ from emotiq.schema import SENTIMENT_LABELS, Complaint, LabelScores, Sentiment, e
 
 
 def _named(spec: HeadSpec, probs: np.ndarray) -> dict[str, float]:
-    return {label: round(float(p), 6) for label, p in zip(spec.labels, probs)}
+    return {label: round(p, 6) for label, p in zip(spec.labels, probs.tolist())}
 
 
 @register_role("sentiment")
@@ -23,7 +23,7 @@ def sentiment_fields(spec: HeadSpec, probs: np.ndarray) -> dict[str, Any]:
 
 
 def _over_threshold(spec: HeadSpec, probs: np.ndarray) -> tuple[str, ...]:
-    ranked = sorted(zip(spec.labels, probs, spec.thresholds()), key=lambda item: -item[1])
+    ranked = sorted(zip(spec.labels, probs.tolist(), spec.thresholds()), key=lambda item: -item[1])
     return tuple(label for label, p, t in ranked if p >= t)
 
 
@@ -42,7 +42,7 @@ def complaint_fields(spec: HeadSpec, probs: np.ndarray) -> dict[str, Any]:
         is_complaint=p_complaint >= spec.threshold,
         severity=level,
         severity_label=spec.labels[level],
-        expected_severity=round(expected_level([float(p) for p in probs]), 6),
+        expected_severity=round(expected_level(probs.tolist()), 6),
         severity_probabilities=named,
     )
     return {"complaint": complaint}

@@ -78,9 +78,9 @@ class PackedLayer(nn.Module):
         """``tokens`` ``[n, d]`` -> ``[n, d]``; ``index``: their rows in the flat ``[b*l]`` layout
         (None: ``tokens`` already are that layout, padding included). ``matmul_attention``: run
         half-precision attention as two batched matmuls instead of SDPA."""
-        tokens = self.norm1(tokens + self.out(self._attention(self.qkv(tokens), index, mask, matmul_attention)))
+        tokens = self.norm1(tokens.add_(self.out(self._attention(self.qkv(tokens), index, mask, matmul_attention))))
         hidden = F.gelu(self.ffn_in(tokens), approximate=self.approximate)
-        return self.norm2(tokens + self.ffn_out(hidden))
+        return self.norm2(tokens.add_(self.ffn_out(hidden)))
 
     def _attention(self, qkv: torch.Tensor, index: torch.Tensor | None, mask: torch.Tensor, matmul: bool) -> torch.Tensor:
         batch, length = mask.shape
