@@ -528,8 +528,8 @@ def report(data: dict[str, Any]) -> str:
     m, mean = data["machine"], data["mean_tokens"]
     parts = [
         "# Throughput on the CPU",
-        f"Machine: {m['cpu']}, {m['usable_cpus']} CPU cores; torch {m['torch']}, transformers {m['transformers']}, "
-        f"Python {m['python']}. `auto` resolves to `{data['auto']}` here.",
+        (f"Machine: {m['cpu']}, {m['usable_cpus']} CPU cores; torch {m['torch']}, transformers {m['transformers']}, "
+        f"Python {m['python']}. `auto` resolves to `{data['auto']}` here."),
         "Texts (mean content tokens): " + ", ".join(f"{k} {v:,.0f}" for k, v in mean.items() if k != "mixed") + ". "
         f"1-minute load average around the measurements: {min(data['load'])}-{max(data['load'])} "
         "(anything above the thread count means other work shared the CPU).",
@@ -539,12 +539,12 @@ def report(data: dict[str, Any]) -> str:
     if data["rows"]:
         parts += [
             "## Texts per second",
-            "Each configuration runs in its own process: warm-up on the first call's texts (also the agreement set), "
+            ("Each configuration runs in its own process: warm-up on the first call's texts (also the agreement set), "
             f"then calls of {', '.join(f'{n} {k}s' for k, n in CALL.items())} for at least the set time. "
             "emotiq rows time all of `analyze` (cleaning, language id, tokenizing, chunking, encoder, heads, results). "
             "tokens/s counts the input texts' tokens (the pipeline truncates long texts to 512). "
             f"GFLOP/s counts useful encoder FLOPs, {FLOPS_FORMULA}; the ceiling is the GEMM below for the same "
-            "dtype and thread count. Agreement is with emotiq fp32 at the same thread count.",
+            "dtype and thread count. Agreement is with emotiq fp32 at the same thread count."),
             markdown_table(data["rows"], THROUGHPUT_COLUMNS),
         ]
     if data["gemm"]:

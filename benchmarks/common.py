@@ -46,7 +46,7 @@ def run_child(argv: Sequence[str], *, env: dict[str, str] | None = None, timeout
     """
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, *argv], env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, text=True, timeout=timeout,
+        [sys.executable, *argv], env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, text=True, timeout=timeout, check=False,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_MARK)]
     if proc.returncode != 0 or not lines:

@@ -39,6 +39,6 @@ def test_info():
 
 
 def test_missing_model_is_one_line_error():
-    proc = subprocess.run([sys.executable, "-m", "emotiq", "info", "--model", "/no/such/folder"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "emotiq", "info", "--model", "/no/such/folder"], capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error:") and "Traceback" not in proc.stderr

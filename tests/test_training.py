@@ -32,7 +32,7 @@ def test_permissive_only_training_keeps_only_labelled_heads(tmp_path):
     result = CliRunner().invoke(app, ["train", "--config", str(_tiny_config(tmp_path)), "-o", str(out),
                                       "--permissive-only", "--data-root", str(DATA_ROOT)])
     assert result.exit_code == 0, result.output
-    config, heads, encoder = read_folder(out)
+    config, _heads, encoder = read_folder(out)
     assert config.trained
     assert [h["name"] for h in config.heads] == ["emotion"]  # the permissive sets label emotions only
     assert all(s["permissive"] for s in config.training["data"]["sources"].values())

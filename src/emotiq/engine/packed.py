@@ -19,6 +19,11 @@ each other. Packing also hands oneDNN a new matrix shape with nearly every
 batch, and it keeps kernels and buffers for each shape, so memory grew over
 long runs: the runner therefore packs only on a GPU, where batches are large
 and mix lengths.
+
+On the CPU, half-precision attention over short sequences whose length SDPA's
+flash kernel handles slowly runs as two matmuls instead (see
+:func:`sdpa_is_slow_at`); on tweets that made whole ``analyze`` calls 5-7%
+faster, with the same agreement with fp32.
 """
 
 from __future__ import annotations

@@ -43,8 +43,9 @@ class EncoderRunner:
     Args:
         encoder: The fp32 text encoder. Its weights are not changed: BERT-shaped
             bodies run through a view sharing them
-            (:class:`~emotiq.engine.packed.PackedEncoder`: fused QKV, and on a GPU
-            no work on padding), and precisions other than fp32 convert copies
+            (:class:`~emotiq.engine.packed.PackedEncoder`: fused QKV; on a GPU no
+            work on padding; on the CPU short bf16 attention as matmuls where
+            SDPA is slow), and precisions other than fp32 convert copies
             of the layers.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
         precision: ``"auto"``, ``"fp32"``, ``"bf16"``, ``"fp16"`` or ``"int8"``.

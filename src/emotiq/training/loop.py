@@ -189,7 +189,7 @@ def fit(model: EmotiqModel, train: ExampleSet, dev: ExampleSet, settings: LoopSe
         on_epoch: Callable[[int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Train ``model`` in place; returns the history and the encoder parameters trained."""
     torch.manual_seed(settings.seed)
-    heads = settings.heads or [h for h in model.heads.keys() if h in train.masks and train.masks[h].any()]
+    heads = settings.heads or [h for h in model.heads if h in train.masks and train.masks[h].any()]
     names = trainable_parameter_names(model, settings.trainable_layers)
     model.config.encoder_params = sorted(set(model.config.encoder_params) | set(names))
     optimizer = _optimizer(model, heads, settings)

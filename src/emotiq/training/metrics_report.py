@@ -64,10 +64,10 @@ def render_metrics(result: dict[str, Any]) -> str:
     published = result["published"]
     return "\n\n".join(
         [
-            f"Measured by `emotiq evaluate` on {result['test_rows']} test rows in {result['seconds']:.0f} s "
+            (f"Measured by `emotiq evaluate` on {result['test_rows']} test rows in {result['seconds']:.0f} s "
             f"(baselines fitted on the same {result['train_rows']} training rows as the model). "
             "Scores are macro-F1 over the classes present in each test set; ECE is the expected "
-            "calibration error of emotiq's probabilities (15 bins).",
+            "calibration error of emotiq's probabilities (15 bins)."),
             main_table(result["records"], published),
             "Macro-recall and accuracy of emotiq on single-label tasks:",
             recall_table(result["records"]),

@@ -312,7 +312,7 @@ def _assign_splits(df: pd.DataFrame, info: SourceInfo) -> pd.DataFrame:
             raise ValueError(f"source {info.name!r} left rows without a split")
         part = df[todo]
         keys = part["group"] if "group" in part else part["text"].map(text_key)
-        strata = part["stratum"] if "stratum" in part else None
+        strata = part.get("stratum", None)
         df.loc[todo, "split"] = seeded_split(keys, strata=strata, fractions=info.split_fractions)
     return df.drop(columns=[c for c in _HELPER_COLUMNS if c in df])
 

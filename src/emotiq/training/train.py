@@ -82,7 +82,7 @@ def _data_record(config: TrainConfig, train: pd.DataFrame, dev: pd.DataFrame) ->
 
 def _keep_labelled_heads(model: EmotiqModel, train: ExampleSet) -> None:
     """Drop built-in heads the training rows give no labels for (e.g. with permissive_only)."""
-    unlabelled = [name for name in model.heads.keys() if not train.masks[name].any()]
+    unlabelled = [name for name in model.heads if not train.masks[name].any()]
     if unlabelled:
         logger.warning("No training labels for head(s) %s: the model is saved without them", unlabelled)
         specs = [spec for spec in model.head_specs if spec.name not in unlabelled]
