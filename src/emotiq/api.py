@@ -45,11 +45,13 @@ def load(name_or_path: str | Path | None = None, *, device: str = "cpu", precisi
             ``"fp16"`` (GPU) or ``"int8"`` (CPU).
         threads: CPU threads for torch (default: torch's own choice, which follows
             ``OMP_NUM_THREADS`` or the number of physical cores).
-        compile: Run the encoder through ``torch.compile``. In benchmark runs on a
-            2-core CPU this scored short texts 4-19% faster, after 25-30 s of
+        compile: Run the encoder through ``torch.compile``, after 25-30 s of
             compiling on the first batch (less once the kernels are cached on
-            disk), so it pays off on long jobs only. Needs a C++ compiler;
-            without one a warning is logged and the encoder runs as usual.
+            disk). On a 2-core AMX CPU the default engine is now as fast or
+            faster (tweets 637 against 607 texts/s on 2 threads; reviews and
+            long texts within 3%); it may pay off on other CPUs and long jobs.
+            Needs a C++ compiler; without one a warning is logged and the
+            encoder runs as usual.
 
     Example:
         >>> model = emotiq.load()

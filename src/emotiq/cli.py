@@ -24,7 +24,7 @@ ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Bundled 
 DeviceOption = Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.")]
 PrecisionOption = Annotated[str, typer.Option(help="auto, fp32, bf16, fp16 (GPU) or int8 (CPU).")]
 ThreadsOption = Annotated[int | None, typer.Option(help="CPU threads (default: torch's choice).")]
-CompileOption = Annotated[bool, typer.Option(help="Compile the encoder with torch.compile: faster on long jobs, slow to start.")]
+CompileOption = Annotated[bool, typer.Option(help="Compile the encoder with torch.compile: slow to start, can be faster on long jobs on some CPUs.")]
 
 
 def fail(message: str, code: int = 2) -> None:
