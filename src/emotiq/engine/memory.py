@@ -2,15 +2,17 @@
 
 Each batch allocates activations of a different shape. glibc's allocator keeps
 freed blocks of that size in its heap instead of unmapping them, so the
-resident size of a long run over texts of every length creeps up with every
-new shape. ``malloc_trim`` releases them, but the next batches fault the pages
-back in: trimming after every batch made short texts about 8% slower, and once
-a second still cost 3-4% on tweets (42,000 page faults per 1,024 tweets) and
-13% (in one run) on a stream of mixed tweets, reviews and letters, whose peak RSS it kept
-only 60 MiB lower (1,650 against 1,712 MiB over 6,000 texts). Trimming at most
-every 10 seconds kept 1,692 MiB there at the untrimmed speed, and a stream of
-1,000,000 tweets peaked at 1,449 MiB (1,397 MiB with trimming every second, in
-an earlier run). Elsewhere (macOS, musl, Windows) this does nothing.
+resident size of a long run over texts of every length creeps up with every new
+shape. ``malloc_trim`` releases them, but the next batches fault the pages back
+in. In one-off measurements (not among ``benchmarks/results``, except the
+1,000,000-tweet stream of ``throughput.md``), trimming after every batch made
+short texts about 8% slower, and once a second still cost 3-4% on tweets
+(42,000 page faults per 1,024 tweets) and 13% (in one run) on a stream of mixed
+tweets, reviews and letters, whose peak RSS it kept only 60 MiB lower (1,650
+against 1,712 MiB over 6,000 texts). Trimming at most every 10 seconds kept
+1,692 MiB there at the untrimmed speed, and a stream of 1,000,000 tweets peaked
+at 1,449 MiB (1,397 MiB with trimming every second, in an earlier run).
+Elsewhere (macOS, musl, Windows) this does nothing.
 """
 
 from __future__ import annotations

@@ -22,8 +22,9 @@ and mix lengths.
 
 On the CPU, half-precision attention over short sequences whose length SDPA's
 flash kernel handles slowly runs as two matmuls instead (see
-:func:`sdpa_is_slow_at`); on tweets that made whole ``analyze`` calls 5-7%
-faster, with the same agreement with fp32.
+:func:`sdpa_is_slow_at`); in one-off A/B runs on tweets (not among
+``benchmarks/results``) that made whole ``analyze`` calls 5-7% faster, with the
+same agreement with fp32.
 """
 
 from __future__ import annotations
@@ -110,12 +111,13 @@ def _matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: t
 def sdpa_is_slow_at(length: int) -> bool:
     """Whether CPU SDPA at ``length`` tokens is slower than :func:`_matmul_attention` in bf16.
 
-    Measured on a 2-core AVX-512/AMX Xeon, batches of 2,048 tokens: the flash
-    kernel is fast where the length is a multiple of 16 from 32 up, and 1.3-2×
-    slower at other lengths (31 tokens took 2.5× as long as 32, at 1 and 2
-    threads); the two matmuls take time about in proportion to the length and
-    win below 64 tokens. In fp32 neither was faster throughout (the matmuls won
-    at 31 tokens, SDPA at 16, 21, 36 and 48), so fp32 keeps SDPA.
+    In a one-off microbenchmark on a 2-core AVX-512/AMX Xeon, batches of 2,048
+    tokens: the flash kernel is fast where the length is a multiple of 16 from
+    32 up, and 1.3-2× slower at other lengths (31 tokens took 2.5× as long as
+    32, at 1 and 2 threads); the two matmuls take time about in proportion to
+    the length and win below 64 tokens. In fp32 neither was faster throughout
+    (the matmuls won at 31 tokens, SDPA at 16, 21, 36 and 48), so fp32 keeps
+    SDPA.
     """
     return length < 64 and (length < 32 or length % 16 != 0)
 
