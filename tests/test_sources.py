@@ -14,6 +14,7 @@ from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS
 from emotiq.training import sources
 from emotiq.training.catalogue import clean_semeval_text, sentence_sentiment
 from emotiq.training.mappings import (
+    ANNOTATED_EMOTIONS,
     EKMAN_LABELS,
     GOEMOTIONS_TO_EMOTIQ,
     ekman_group,
@@ -50,8 +51,9 @@ needs_data = pytest.mark.skipif(
 PERMISSIVE = {"goemotions", "xed_en", "xed_nl"}
 EXPECTED_SOURCES = PERMISSIVE | {
     "tweeteval_emotion", "semeval2017_sentiment", "xci", "cesamard", "absa16_en", "absa16_nl",
-    "dutch_political_tweets",
+    "dutch_political_tweets", "semeval2018_ec", "dutch_tv_emotion",
 }  # fmt: skip
+NO_TEST_SPLIT = {"semeval2018_ec"}  # its test file is unlabelled
 TASK_LABELS = {
     "sentiment": SENTIMENT_LABELS, "emotion": EMOTION_LABELS, "severity": SEVERITY_LABELS,
 }  # fmt: skip
@@ -203,8 +205,14 @@ def test_every_source_has_the_row_format(rows: pd.DataFrame) -> None:
     assert rows["complaint"].isin([-1, 0, 1]).all()
     assert rows["severity"].between(-1, len(SEVERITY_LABELS) - 1).all()
     emotions = rows["emotions"].dropna()
-    assert emotions.map(lambda v: len(v) == len(EMOTION_LABELS) and set(v) <= {0.0, 1.0}).all()
-    assert emotions.map(sum).ge(1).all()
+    known = emotions.map(lambda v: [x for x in v if not np.isnan(x)])
+    assert emotions.map(len).eq(len(EMOTION_LABELS)).all()
+    assert known.map(lambda v: len(v) > 0 and set(v) <= {0.0, 1.0}).all()
+    for name, part in rows[rows["emotions"].notna()].groupby("source"):
+        annotated = set(ANNOTATED_EMOTIONS[str(name)])
+        # a source says yes or no exactly to the emotions it annotates, and NaN elsewhere
+        for vector in part["emotions"]:
+            assert {e for e, v in zip(EMOTION_LABELS, vector) if not np.isnan(v)} == annotated, name
 
 
 @needs_data
@@ -212,7 +220,7 @@ def test_each_source_labels_exactly_its_tasks(rows: pd.DataFrame) -> None:
     for name, part in rows.groupby("source"):
         info = source_info(str(name))
         assert set(part["lang"]) == set(info.languages)
-        assert set(part["split"]) == set(SPLITS), name
+        assert set(part["split"]) == set(SPLITS) - ({"test"} if name in NO_TEST_SPLIT else set()), name
         labelled = {
             "sentiment": (part["sentiment"] >= 0).any(),
             "emotion": part["emotions"].notna().any(),
@@ -236,7 +244,9 @@ def test_splits_are_the_same_on_every_load(rows: pd.DataFrame) -> None:
     names = ["xci", "cesamard", "absa16_nl", "dutch_political_tweets"]
     first = load_sources(names, data_root=DATA_ROOT)
     second = load_sources(names, data_root=DATA_ROOT)
-    assert first.equals(second)
+    assert first.drop(columns="emotions").equals(second.drop(columns="emotions"))
+    vectors = [np.array([v if v is not None else [] for v in df["emotions"]], dtype=object) for df in (first, second)]
+    assert all(np.array_equal(np.asarray(a, float), np.asarray(b, float), equal_nan=True) for a, b in zip(*vectors))
     mine = first.set_index(["source", "text"])["split"]
     together = rows[rows["source"].isin(names)].set_index(["source", "text"])["split"]
     assert together.equals(mine.loc[together.index])
@@ -258,7 +268,7 @@ def _row(rows: pd.DataFrame, source: str, text: str) -> pd.Series:
 
 
 def _emotions_of(row: pd.Series) -> set[str]:
-    return {name for name, v in zip(EMOTION_LABELS, row["emotions"], strict=True) if v}
+    return {name for name, v in zip(EMOTION_LABELS, row["emotions"], strict=True) if v == 1.0}
 
 
 @needs_data
@@ -286,7 +296,8 @@ def test_complaint_rows_are_mapped(rows: pd.DataFrame) -> None:
         "if I have the delivery note and order details?",
     )  # fmt: skip
     assert (xci["complaint"], xci["severity"], xci["sentiment"]) == (0, 0, 1)
-    assert xci["emotions"] is None and xci["native_label"] == "other"
+    assert xci["native_label"] == "other" and _emotions_of(xci) == set()  # "other": none of Ekman's six
+    assert [np.isnan(v) for v in xci["emotions"]] == [e not in ANNOTATED_EMOTIONS["xci"] for e in EMOTION_LABELS]
     title = "Must read book | Measure your growth"
     row = rows[(rows["source"] == "cesamard") & rows["text"].str.startswith(title)].iloc[0]
     assert "\\n" not in row["text"] and row["text"].startswith(f"{title}\nBefore starting")
@@ -326,3 +337,24 @@ def test_summary_table_counts_labelled_rows(rows: pd.DataFrame) -> None:
     xci = table[(table["source"] == "xci")].set_index("split")
     assert xci["severity"].sum() == xci["rows"].sum()
     assert list(table.columns) == ["source", "lang", "split", "rows", *sources.TASKS]
+
+
+@needs_data
+def test_semeval2018_maps_love_and_optimism_and_reads_no_label_as_neutral(rows: pd.DataFrame) -> None:
+    part = rows[rows["source"] == "semeval2018_ec"]
+    assert part["split"].value_counts().to_dict().keys() == {"train", "dev"}
+    assert not part["text"].str.contains(r"@(?!user\b)\w+").any()  # mentions anonymised as in TweetEval
+    row = _row(rows, "semeval2018_ec", "Whatever you decide to do make sure it makes you #happy.")
+    assert row["native_label"] == "joy,love,optimism" and _emotions_of(row) == {"joy", "anticipation"}
+    empty = part[part["native_label"] == ""]
+    assert len(empty) > 100 and empty["emotions"].map(lambda v: _emotions_of(pd.Series({"emotions": v})) == {"neutral"}).all()
+
+
+@needs_data
+def test_dutch_tv_drops_captions_and_conflicts_and_splits_by_block(rows: pd.DataFrame) -> None:
+    part = rows[rows["source"] == "dutch_tv_emotion"]
+    assert not part["text"].isin(["MUZIEK", "GELACH", "APPLAUS"]).any()
+    assert not part["text"].isin(["Nee."]).any()  # labelled four different ways in the source
+    assert 8000 < len(part) < 10401 and set(part["lang"]) == {"nl"}
+    counts = part["split"].value_counts(normalize=True)
+    assert 0.75 < counts["train"] < 0.85

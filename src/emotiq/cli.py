@@ -143,10 +143,15 @@ def train(
     data_root: Annotated[Path | None, typer.Option(help="Folder with the labelled sets (default: $EMOTIQ_DATA or ../shared/data).")] = None,
     permissive_only: Annotated[bool, typer.Option(help="Leave out sets without a clear commercial-use licence.")] = False,
     epochs: Annotated[int | None, typer.Option(help="Override the config's epochs.")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue the interrupted run whose checkpoint folder (<output>-checkpoints) this is.")] = None,
 ) -> None:
-    """Rebuild the default multi-task model from the labelled sets (fixed seed)."""
-    from emotiq.training.train import TrainConfig, run_training
+    """Rebuild the default multi-task model from the labelled sets (fixed seed); resumable."""
+    from emotiq.training.train import TrainConfig, resume_training, run_training
 
+    if resume is not None:
+        resume_training(resume)
+        typer.echo(f"resumed {resume} and saved the model")
+        return
     settings = TrainConfig.from_file(config)
     settings.data_root = str(data_root) if data_root else settings.data_root
     settings.permissive_only = permissive_only or settings.permissive_only
@@ -162,6 +167,7 @@ def evaluate(
     config: Annotated[Path | None, typer.Option(help="Training config naming sources and splits (default: the model's).")] = None,
     data_root: Annotated[Path | None, typer.Option(help="Folder with the labelled sets.")] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many test rows per set (quick check).")] = None,
+    previous: Annotated[Path | None, typer.Option(help="An earlier model folder to score beside it in the same run.")] = None,
 ) -> None:
     """Score a model on every public test split beside two baselines; write metrics.md/json."""
     from emotiq.training.evaluate import run_evaluation
@@ -169,7 +175,7 @@ def evaluate(
 
     settings = TrainConfig.from_file(config or model / "train_config.json")
     settings.data_root = str(data_root) if data_root else settings.data_root
-    result = run_evaluation(model, settings, limit=limit)
+    result = run_evaluation(model, settings, limit=limit, previous=previous)
     typer.echo(f"wrote {model / 'metrics.md'} ({len(result['records'])} scores, {result['seconds']:.0f} s)")
 
 

@@ -27,19 +27,59 @@ def _over_threshold(spec: HeadSpec, probs: np.ndarray) -> tuple[str, ...]:
     return tuple(label for label, p, t in ranked if p >= t)
 
 
+def emotion_decisions(probs: np.ndarray, labels: list[str] | tuple[str, ...], thresholds: list[float] | np.ndarray) -> np.ndarray:
+    """Which emotions a text shows, for rows of emotion probabilities (0/1, same shape).
+
+    Each emotion at or over its threshold counts; ``neutral`` excludes the others: it is
+    kept alone when it is the most probable of those over threshold, and dropped otherwise.
+    A row with nothing over threshold gets its most probable label, so every text has at
+    least one label, as every annotated text does.
+    """
+    probs = np.atleast_2d(np.asarray(probs, dtype=float))
+    chosen = probs >= np.asarray(thresholds, dtype=float)
+    top = probs.argmax(axis=1)
+    empty = ~chosen.any(axis=1)
+    chosen[empty, top[empty]] = True
+    if "neutral" in labels:
+        n = list(labels).index("neutral")
+        masked = np.where(chosen, probs, -1.0)
+        neutral_first = chosen[:, n] & (masked.argmax(axis=1) == n)
+        chosen[neutral_first] = False
+        chosen[neutral_first, n] = True
+        others = chosen.sum(axis=1) > 1
+        chosen[others & ~neutral_first, n] = False
+    return chosen
+
+
+def complaint_decision(probs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """(is_complaint, severity level) for rows of severity probabilities, never contradicting.
+
+    The complaint probability is 1 - P(no_complaint); a text is a complaint when that
+    reaches ``threshold``, and its severity is then the most probable of levels 1..4
+    (else level 0). So ``is_complaint`` is True exactly when the severity is above 0.
+    """
+    probs = np.atleast_2d(np.asarray(probs, dtype=float))
+    is_complaint = 1.0 - probs[:, 0] >= threshold
+    level = np.where(is_complaint, probs[:, 1:].argmax(axis=1) + 1, 0)
+    return is_complaint, level
+
+
 @register_role("emotion")
 def emotion_fields(spec: HeadSpec, probs: np.ndarray) -> dict[str, Any]:
-    return {"emotions": _named(spec, probs), "emotion_labels": _over_threshold(spec, probs)}
+    chosen = emotion_decisions(probs, spec.labels, spec.thresholds())[0]
+    ranked = sorted((label for label, keep in zip(spec.labels, chosen) if keep), key=lambda label: -probs[spec.labels.index(label)])
+    return {"emotions": _named(spec, probs), "emotion_labels": tuple(ranked)}
 
 
 @register_role("complaint")
 def complaint_fields(spec: HeadSpec, probs: np.ndarray) -> dict[str, Any]:
     named = _named(spec, probs)
-    level = int(np.argmax(probs))
+    is_complaint, levels = complaint_decision(probs, spec.threshold)
+    level = int(levels[0])
     p_complaint = float(1.0 - probs[0])
     complaint = Complaint(
         probability=round(p_complaint, 6),
-        is_complaint=p_complaint >= spec.threshold,
+        is_complaint=bool(is_complaint[0]),
         severity=level,
         severity_label=spec.labels[level],
         expected_severity=round(expected_level(probs.tolist()), 6),

@@ -45,6 +45,8 @@ class EmotiqModel:
         self.heads = heads.eval()
         self._runner_options: dict[str, Any] = {"device": device, "precision": precision, "compile": compile}
         self._runner: EncoderRunner | None = None
+        self.adapter: dict[str, torch.Tensor] = {}
+        """LoRA factors merged into the encoder (kept so that :meth:`save` writes them again)."""
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -61,17 +63,19 @@ class EmotiqModel:
         """Load a model folder written by :meth:`save`."""
         config, head_state, encoder_state = model_io.read_folder(path)
         encoder = load_text_encoder(config.base, prefix=config.prefix, max_length=config.max_length)
-        model_io.merge_encoder_state(encoder.body, encoder_state)
+        model_io.merge_encoder_state(encoder.body, encoder_state, config.adapter)
         heads = HeadSet([HeadSpec.from_dict(h) for h in config.heads], encoder.hidden_size)
         heads.load_state_dict(head_state)
         if not config.trained:
             logger.warning("Model %r has untrained heads: its scores are random, not predictions", config.name)
-        return cls(config, encoder, heads, device=device, precision=precision, compile=compile)
+        model = cls(config, encoder, heads, device=device, precision=precision, compile=compile)
+        model.adapter = model_io.split_adapter(encoder_state)[0]
+        return model
 
     def save(self, path: str | Path) -> Path:
         """Write config, head weights, changed encoder weights and a model card to ``path``."""
         self._runner = None  # weights may have changed since the runner copied them
-        return model_io.write_folder(path, self.config, self.heads, self.encoder.body)
+        return model_io.write_folder(path, self.config, self.heads, self.encoder.body, self.adapter)
 
     # -- properties ----------------------------------------------------------------
     @property

@@ -1,9 +1,12 @@
-"""Model folders: ``config.json``, ``heads.safetensors``, ``encoder.safetensors``, ``README.md``.
+"""Model folders: ``config.json``, ``heads.safetensors``, ``encoder.safetensors``,
+``adapter.safetensors``, ``README.md``.
 
 A folder is self-describing: the config names the base encoder, the heads and
-their labels, and the versions that wrote it. ``encoder.safetensors`` holds
-only the encoder parameters that differ from the base (the adapted layers);
-they are merged into the base weights at load time. No pickles.
+their labels, and the versions that wrote it. ``adapter.safetensors`` holds LoRA
+factors (peft's key layout, ``<module>.lora_A.weight`` / ``.lora_B.weight``) and
+``encoder.safetensors`` whole encoder tensors that differ from the base; at load
+time the factors are merged into the base weights first, then the whole tensors
+are copied in. No pickles.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ logger = logging.getLogger(__name__)
 CONFIG_FILE = "config.json"
 HEADS_FILE = "heads.safetensors"
 ENCODER_FILE = "encoder.safetensors"
+ADAPTER_FILE = "adapter.safetensors"
 CARD_FILE = "README.md"
 FORMAT_VERSION = 1
 
@@ -44,6 +48,8 @@ class ModelConfig:
     languages: list[str] = field(default_factory=lambda: ["nl", "en"])
     encoder_params: list[str] = field(default_factory=list)
     """Encoder parameters stored in ``encoder.safetensors`` (the adapted ones)."""
+    adapter: dict[str, Any] = field(default_factory=dict)
+    """LoRA adapter in ``adapter.safetensors``: ``{"type": "lora", "rank": r, "alpha": a}`` (empty: none)."""
     seed: int = 13
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -104,13 +110,45 @@ def read_folder(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tensor],
     if not (folder / HEADS_FILE).exists():
         raise ModelFolderError(f"{folder} has no {HEADS_FILE}; the model's heads are missing")
     _warn_if_newer(config)
-    encoder_file = folder / ENCODER_FILE
-    encoder_state = load_file(str(encoder_file)) if encoder_file.exists() else {}
+    encoder_state = {}
+    for name in (ADAPTER_FILE, ENCODER_FILE):  # factors first: merge_encoder_state applies them in this order
+        if (folder / name).exists():
+            encoder_state.update(load_file(str(folder / name)))
+    if config.adapter and not (folder / ADAPTER_FILE).exists():
+        raise ModelFolderError(f"{folder} names a LoRA adapter in {CONFIG_FILE} but has no {ADAPTER_FILE}")
     return config, load_file(str(folder / HEADS_FILE)), encoder_state
 
 
-def merge_encoder_state(body: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Overwrite the base's parameters with the adapted ones in ``state``."""
+def split_adapter(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(LoRA factors, whole tensors) of an encoder state read by :func:`read_folder`."""
+    factors = {k: v for k, v in state.items() if ".lora_A." in k or ".lora_B." in k}
+    return factors, {k: v for k, v in state.items() if k not in factors}
+
+
+def merge_lora(body: nn.Module, factors: dict[str, torch.Tensor], adapter: dict[str, Any]) -> None:
+    """Add ``alpha / rank * B @ A`` of each LoRA pair in ``factors`` to its base weight in ``body``."""
+    if not factors:
+        return
+    if adapter.get("type") != "lora":
+        raise ModelFolderError(f"{ADAPTER_FILE} needs an adapter of type 'lora' in {CONFIG_FILE}, got {adapter!r}")
+    scaling = float(adapter["alpha"]) / float(adapter["rank"])
+    modules = sorted({k.split(".lora_")[0] for k in factors})
+    with torch.no_grad():
+        for module in modules:
+            a, b = factors.get(f"{module}.lora_A.weight"), factors.get(f"{module}.lora_B.weight")
+            if a is None or b is None:
+                raise ModelFolderError(f"{ADAPTER_FILE}: {module} lacks its lora_A or lora_B factor")
+            try:
+                weight = body.get_submodule(module).weight
+            except AttributeError as exc:
+                raise ModelFolderError(f"{ADAPTER_FILE} adapts {module}, which the base lacks") from exc
+            weight += (scaling * (b.float() @ a.float())).to(weight.dtype)
+
+
+def merge_encoder_state(body: nn.Module, state: dict[str, torch.Tensor], adapter: dict[str, Any] | None = None) -> None:
+    """Merge the LoRA factors in ``state`` into the base, then overwrite whole tensors with the rest."""
+    factors, state = split_adapter(state)
+    merge_lora(body, factors, adapter or {})
     if not state:
         return
     own = body.state_dict()
@@ -122,8 +160,9 @@ def merge_encoder_state(body: nn.Module, state: dict[str, torch.Tensor]) -> None
             own[name].copy_(tensor.to(own[name].dtype))
 
 
-def write_folder(path: str | Path, config: ModelConfig, heads: nn.Module, body: nn.Module) -> Path:
-    """Write ``config``, the heads and the adapted encoder parameters to ``path``."""
+def write_folder(path: str | Path, config: ModelConfig, heads: nn.Module, body: nn.Module,
+                 adapter: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write ``config``, the heads, the LoRA factors ``adapter`` and the adapted encoder parameters to ``path``."""
     from safetensors.torch import save_file
 
     from emotiq.model_card import write_model_card
@@ -136,10 +175,13 @@ def write_folder(path: str | Path, config: ModelConfig, heads: nn.Module, body: 
     save_file(head_state, str(folder / HEADS_FILE))
     body_state = body.state_dict()
     encoder_state = {name: body_state[name].detach().float().cpu().contiguous() for name in config.encoder_params}
-    if encoder_state:
-        save_file(encoder_state, str(folder / ENCODER_FILE))
-    elif (folder / ENCODER_FILE).exists():
-        (folder / ENCODER_FILE).unlink()
+    for name, tensors in ((ENCODER_FILE, encoder_state), (ADAPTER_FILE, adapter or {})):
+        if tensors:
+            save_file({k: v.detach().float().cpu().contiguous() for k, v in tensors.items()}, str(folder / name))
+        elif (folder / name).exists():
+            (folder / name).unlink()
+    if not adapter:
+        config.adapter = {}
     (folder / CONFIG_FILE).write_text(json.dumps(asdict(config), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_model_card(folder, config)
     return folder

@@ -51,7 +51,8 @@ class Complaint:
     probability: float
     is_complaint: bool
     severity: int
-    """Most likely X-CI level, 0 (no complaint) to 4 (blame)."""
+    """X-CI level, 0 (no complaint) to 4 (blame): 0 exactly when ``is_complaint`` is False, else the
+    most likely of levels 1-4."""
     severity_label: str
     expected_severity: float
     """Probability-weighted mean level, in [0, 4]."""

@@ -29,7 +29,7 @@ class HeadData:
 def head_data(train: pd.DataFrame) -> list[HeadData]:
     """The sentiment, emotion and complaint-severity targets of ``train``."""
     sentiment = train["sentiment"].to_numpy() >= 0
-    emotion = train["emotions"].notna().to_numpy()
+    emotion = train["emotions"].notna().to_numpy()  # vectors may hold NaN: labels a source does not annotate
     severity = train["severity"].to_numpy() >= 0
     return [
         HeadData("sentiment", False, 3, np.flatnonzero(sentiment), train["sentiment"].to_numpy()[sentiment]),
@@ -40,13 +40,21 @@ def head_data(train: pd.DataFrame) -> list[HeadData]:
 
 def _fit_predict(x_train: np.ndarray, data: HeadData, x_test: np.ndarray, seed: int) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
-    from sklearn.multiclass import OneVsRestClassifier
 
     if data.multi_label:
-        # balanced class weights: rare emotions are otherwise never predicted at 0.5
-        clf = OneVsRestClassifier(LogisticRegression(max_iter=1000, C=1.0, class_weight="balanced", random_state=seed))
-        clf.fit(x_train, data.targets)
-        return np.asarray(clf.predict_proba(x_test))
+        # one model per label, on the rows that annotate it; balanced class weights, since rare
+        # emotions are otherwise never predicted at 0.5
+        probs = np.zeros((x_test.shape[0], data.n_labels))
+        for j in range(data.n_labels):
+            known = ~np.isnan(data.targets[:, j])
+            target = data.targets[known, j]
+            if target.min(initial=1) == target.max(initial=0):
+                probs[:, j] = target[0] if len(target) else 0.0
+                continue
+            clf = LogisticRegression(max_iter=1000, C=1.0, class_weight="balanced", random_state=seed)
+            clf.fit(x_train[np.flatnonzero(known)], target)
+            probs[:, j] = clf.predict_proba(x_test)[:, 1]
+        return probs
     clf = LogisticRegression(max_iter=1000, C=1.0, random_state=seed)
     clf.fit(x_train, data.targets)
     probs = np.zeros((x_test.shape[0], data.n_labels))

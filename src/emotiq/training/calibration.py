@@ -6,13 +6,14 @@ import torch
 import torch.nn.functional as F
 
 
-def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, kind: str) -> float:
+def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, kind: str, known: torch.Tensor | None = None) -> float:
     """The temperature minimising dev negative log-likelihood.
 
     Args:
         logits: ``(n, n_labels)`` raw head outputs.
         targets: class indices (softmax) or a 0/1 matrix (sigmoid).
         kind: ``"softmax"`` or ``"sigmoid"``.
+        known: sigmoid only: which cells carry a label (default all).
     """
     if len(logits) == 0:
         return 1.0
@@ -26,7 +27,9 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, kind: str) -> f
         if kind == "softmax":
             loss = F.cross_entropy(scaled, targets.long())
         else:
-            loss = F.binary_cross_entropy_with_logits(scaled, targets.float())
+            weight = known.float() if known is not None else None
+            loss = F.binary_cross_entropy_with_logits(scaled, targets.float(), weight=weight, reduction="sum")
+            loss = loss / (weight.sum() if weight is not None else targets.numel())
         loss.backward()
         return loss
 

@@ -63,9 +63,11 @@ def _map_labels(values: pd.Series, mapping: Mapping[str, int], what: str) -> pd.
     return values.map(lambda v: mapping.get(v, -1)).astype(int)
 
 
-def _emotions(native: pd.Series, mapping: maps.LabelMap) -> pd.Series:
-    """Per-row emotion vectors (or None) from lists of native labels."""
-    return native.map(lambda labels: maps.map_emotions(labels, mapping)).astype(object)
+def _emotions(native: pd.Series, mapping: maps.LabelMap, source: str, *, neutral_if_none: bool = False) -> pd.Series:
+    """Per-row emotion vectors from lists of native labels: NaN where ``source`` does not
+    annotate an emotion, None for rows without a label (see maps.annotated_vector)."""
+    annotated = maps.ANNOTATED_EMOTIONS[source]
+    return native.map(lambda labels: maps.annotated_vector(labels, mapping, annotated, neutral_if_none)).astype(object)
 
 
 def _single(labels: pd.Series) -> pd.Series:
@@ -109,7 +111,7 @@ def read_goemotions(folder: Path, taxonomy: str) -> pd.DataFrame:
 )
 def _goemotions(folder: Path) -> pd.DataFrame:
     df = read_goemotions(folder, "original")
-    df["emotions"] = _emotions(df["native"], maps.GOEMOTIONS_TO_EMOTIQ)
+    df["emotions"] = _emotions(df["native"], maps.GOEMOTIONS_TO_EMOTIQ, "goemotions")
     df["native_label"] = df["native"].map(",".join)
     return df.drop(columns="native")
 
@@ -117,13 +119,13 @@ def _goemotions(folder: Path) -> pd.DataFrame:
 # --------------------------------------------------------------------------- XED
 
 
-def _xed(frame: pd.DataFrame) -> pd.DataFrame:
+def _xed(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """XED rows (``text``, ``labels`` = comma-separated ids) to emotions, seeded split."""
     native = frame["labels"].map(lambda ids: [i.strip() for i in ids.split(",")])
     return pd.DataFrame(
         {
             "text": frame["text"],
-            "emotions": _emotions(native, maps.XED_TO_EMOTIQ),
+            "emotions": _emotions(native, maps.XED_TO_EMOTIQ, source),
             "native_label": native.map(lambda ids: ",".join(maps.XED_NAMES[i] for i in ids)),
             "stratum": native.map(lambda ids: ids[0]),
             "split": None,
@@ -161,7 +163,7 @@ _XED = SourceInfo(
 def _xed_en(folder: Path) -> pd.DataFrame:
     annotated = read_tsv(folder / "en-annotated.tsv", ("text", "labels"))
     neutral = read_tsv(folder / "neu_en.txt", ("labels", "text"))
-    return _xed(pd.concat([annotated, neutral], ignore_index=True))
+    return _xed(pd.concat([annotated, neutral], ignore_index=True), "xed_en")
 
 
 @register(
@@ -176,7 +178,7 @@ def _xed_en(folder: Path) -> pd.DataFrame:
     )
 )
 def _xed_nl(folder: Path) -> pd.DataFrame:
-    return _xed(read_tsv(folder / "nl-projections.tsv", ("text", "labels")))
+    return _xed(read_tsv(folder / "nl-projections.tsv", ("text", "labels")), "xed_nl")
 
 
 # --------------------------------------------------------------------------- TweetEval / SemEval
@@ -211,7 +213,7 @@ def _tweeteval_emotion(folder: Path) -> pd.DataFrame:
         native = pd.Series([names[label.strip()] for label in labels])
         frames.append(pd.DataFrame({"text": texts, "native_label": native, "split": split}))
     df = pd.concat(frames, ignore_index=True)
-    df["emotions"] = _emotions(_single(df["native_label"]), maps.TWEETEVAL_EMOTION_TO_EMOTIQ)
+    df["emotions"] = _emotions(_single(df["native_label"]), maps.TWEETEVAL_EMOTION_TO_EMOTIQ, "tweeteval_emotion")
     return df
 
 
@@ -303,8 +305,8 @@ _SINGH_LICENCE_NOTE = (
         },
         split_fractions=DEFAULT_FRACTIONS,
         split_note="seeded 80/10/10 by text, stratified by severity",
-        notes="Emotion 'other' (43% of rows) gives no emotion target: it covers emotions "
-        "outside Ekman's six, so it cannot be read as neutral.",
+        notes="Emotion 'other' (43% of rows) says none of Ekman's six: those six are "
+        "negatives for it, the other emotions (and neutral) unknown.",
     )
 )
 def _xci(folder: Path) -> pd.DataFrame:
@@ -314,7 +316,7 @@ def _xci(folder: Path) -> pd.DataFrame:
         {
             "text": raw["tweet"],
             "sentiment": _map_labels(sentiment, maps.POLARITY_TO_SENTIMENT, "X-CI sentiment"),
-            "emotions": _emotions(_single(raw["emotion"]), maps.XCI_EMOTION_TO_EMOTIQ),
+            "emotions": _emotions(_single(raw["emotion"]), maps.XCI_EMOTION_TO_EMOTIQ, "xci"),
             "complaint": raw["label"].astype(int),
             "severity": raw["Severity"].astype(int),
             "native_label": raw["emotion"],
@@ -374,7 +376,7 @@ def _cesamard(folder: Path) -> pd.DataFrame:
         {
             "text": [_title_and_review(t, r) for t, r in zip(titles, reviews, strict=True)],
             "sentiment": _map_labels(raw["Sentiment"], sentiment_ids, "CESAMARD sentiment"),
-            "emotions": _emotions(_single(raw["Emotion"]), maps.CESAMARD_EMOTION_TO_EMOTIQ),
+            "emotions": _emotions(_single(raw["Emotion"]), maps.CESAMARD_EMOTION_TO_EMOTIQ, "cesamard"),
             "complaint": complaint,
             "severity": severity.where(consistent, -1),
             "native_label": raw["Emotion"],
@@ -511,9 +513,99 @@ def _dutch_political(folder: Path) -> pd.DataFrame:
         {
             "text": df["text"],
             "sentiment": _map_labels(df["polarity"], maps.POLARITY_TO_SENTIMENT, "polarity"),
-            "emotions": _emotions(_single(df["emotion"]), maps.DUTCH_POLITICAL_EMOTION_TO_EMOTIQ),
+            "emotions": _emotions(_single(df["emotion"]), maps.DUTCH_POLITICAL_EMOTION_TO_EMOTIQ, "dutch_political_tweets"),
             "native_label": df["emotion"],
             "stratum": df["polarity"].where(df["polarity"] != "", df["emotion"]),
+            "split": None,
+        }
+    )
+
+
+# --------------------------------------------------------------------------- SemEval-2018 E-c
+
+_MENTION = re.compile(r"@\w+")
+
+
+@register(
+    SourceInfo(
+        name="semeval2018_ec",
+        folder="semeval2018_ec_en",
+        languages=("en",),
+        tasks=("emotion",),
+        licence="no licence stated; SemEval-2018 Task 1 data (research use), Twitter terms",
+        permissive=False,
+        licence_note="Released by NRC Canada for the shared task, research use; no licence file "
+        "in the mirror. Twitter's terms apply.",
+        citation="Mohammad, Bravo-Marquez, Salameh and Kiritchenko (2018), SemEval-2018 Task 1: "
+        "Affect in Tweets.",
+        url="https://competitions.codalab.org/competitions/17751",
+        label_map={"emotion": maps.SEMEVAL2018_EMOTION_TO_EMOTIQ},
+        split_note="official train and dev (the unlabelled test is not included)",
+        notes="Multi-label, 11 emotions; love -> joy, optimism -> anticipation, pessimism gives "
+        "no target; a tweet with none of them is neutral. @mentions become @user, as in TweetEval. "
+        "TweetEval emotion is a 4-class subset of this set (its train and val tweets are in the "
+        "train and dev files here; its test tweets are not), so the two are never trained on together.",
+    )
+)
+def _semeval2018(folder: Path) -> pd.DataFrame:
+    columns = ("id", "text", *maps.SEMEVAL2018_EMOTION_TO_EMOTIQ)
+    frames = [
+        read_tsv(folder / f"2018-E-c-En-{name}.txt", columns).iloc[1:].assign(split=split)
+        for split, name in (("train", "train"), ("dev", "dev"))
+    ]
+    df = pd.concat(frames, ignore_index=True)
+    names = list(maps.SEMEVAL2018_EMOTION_TO_EMOTIQ)
+    native = df[names].apply(lambda row: [n for n in names if str(row[n]).strip() == "1"], axis=1)
+    return pd.DataFrame(
+        {
+            "text": df["text"].map(lambda t: _MENTION.sub("@user", t)),
+            "emotions": _emotions(native, maps.SEMEVAL2018_EMOTION_TO_EMOTIQ, "semeval2018_ec", neutral_if_none=True),
+            "native_label": native.map(",".join),
+            "split": df["split"],
+        }
+    )
+
+
+# --------------------------------------------------------------------------- Dutch TV transcripts
+
+_TV_BLOCK = 50
+"""Consecutive transcript sentences split together, so neighbouring context stays on one side."""
+
+
+@register(
+    SourceInfo(
+        name="dutch_tv_emotion",
+        folder="dutch_tv_emotion_ayumicho",
+        languages=("nl",),
+        tasks=("emotion",),
+        licence="no licence; research use only (student project), transcribed broadcast TV",
+        permissive=False,
+        licence_note="No licence file; the project README says 'for academic and research purposes "
+        "only'. The sentences are transcribed TV broadcasts (third-party copyright).",
+        citation="ayumicho/dutch-emotion-classification (Breda University of Applied Sciences "
+        "student project), 2024.",
+        url="https://github.com/ayumicho/dutch-emotion-classification",
+        label_map={"emotion": maps.DUTCH_TV_EMOTION_TO_EMOTIQ},
+        split_fractions=DEFAULT_FRACTIONS,
+        split_note="seeded 80/10/10 by blocks of 50 consecutive sentences",
+        notes="Dutch and Flemish reality-TV speech-to-text sentences, one emotion each (pipeline "
+        "labels checked by students). Non-speech captions in capitals (MUZIEK, GELACH, ...) are "
+        "dropped, and so are texts whose rows disagree on the label.",
+    )
+)
+def _dutch_tv(folder: Path) -> pd.DataFrame:
+    raw = read_csv(folder / "train.csv")
+    df = pd.DataFrame({"text": raw.iloc[:, 0].str.strip(), "label": raw.iloc[:, 1].str.strip().str.lower()})
+    df["group"] = [f"block-{i // _TV_BLOCK}" for i in range(len(df))]
+    caption = df["text"].str.fullmatch(r"[^a-z]*[A-Z]{3,}[^a-z]*")
+    labels_per_text = df.groupby("text")["label"].transform("nunique")
+    df = df[~caption & (labels_per_text == 1) & (df["label"] != "")]
+    return pd.DataFrame(
+        {
+            "text": df["text"],
+            "emotions": _emotions(_single(df["label"]), maps.DUTCH_TV_EMOTION_TO_EMOTIQ, "dutch_tv_emotion"),
+            "native_label": df["label"],
+            "group": df["group"],
             "split": None,
         }
     )

@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from emotiq.decode import complaint_decision, emotion_decisions
 from emotiq.model import EmotiqModel
 from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS
 from emotiq.training.baselines import head_data, linear_baseline, tfidf_features
@@ -51,7 +52,7 @@ class Task:
     gold: Callable[[pd.DataFrame], np.ndarray | None]
     predicted: Callable[[Probs], np.ndarray]
     decide: Callable[[Probs, np.ndarray], np.ndarray] | None = None
-    """0/1 decisions of a multi-label task given per-emotion thresholds."""
+    """Decisions given per-emotion thresholds: 0/1 for a multi-label task, class ids for a single-label one."""
 
 
 def _complaint_probs(p: Probs) -> np.ndarray:
@@ -79,15 +80,20 @@ def _tweeteval_gold(df: pd.DataFrame) -> np.ndarray | None:
     return df["native_label"].map(TWEETEVAL_EMOTION_LABELS.index).to_numpy()
 
 
+def _emotion_sets(p: Probs, thresholds: np.ndarray) -> np.ndarray:
+    return emotion_decisions(p["emotion"], EMOTION_LABELS, thresholds).astype(float)
+
+
 TASKS = [
     Task("sentiment", SENTIMENT_LABELS, False, _rows_with("sentiment"), lambda p: p["sentiment"]),
-    Task("emotion", EMOTION_LABELS, True, _emotion_gold, lambda p: p["emotion"], lambda p, t: p["emotion"] >= t),
+    Task("emotion", EMOTION_LABELS, True, _emotion_gold, lambda p: p["emotion"], _emotion_sets),
     Task("emotion_native", tuple(TWEETEVAL_EMOTION_LABELS), False, _tweeteval_gold, lambda p: tweeteval_emotion_scores(p["emotion"])),
     Task("complaint", ("no_complaint", "complaint"), False, _rows_with("complaint"), _complaint_probs),
-    Task("severity", SEVERITY_LABELS, False, _rows_with("severity"), lambda p: p["complaint"]),
+    Task("severity", SEVERITY_LABELS, False, _rows_with("severity"), lambda p: p["complaint"],
+         lambda p, t: complaint_decision(p["complaint"], 0.5)[1]),
 ]
 EKMAN_TASK = Task("emotion_ekman", tuple(EKMAN_LABELS), True, lambda df: None, lambda p: np.asarray(ekman_group(p["emotion"])),
-                  lambda p, t: np.asarray(ekman_group((p["emotion"] >= t).astype(float))))
+                  lambda p, t: np.asarray(ekman_group(_emotion_sets(p, t))))
 
 
 def _ekman_gold(part: pd.DataFrame, ekman: pd.DataFrame) -> np.ndarray:
@@ -98,22 +104,27 @@ def _ekman_gold(part: pd.DataFrame, ekman: pd.DataFrame) -> np.ndarray:
 
 
 def _report(task: Task, gold: np.ndarray, probs: Probs, thresholds: np.ndarray) -> dict[str, Any]:
+    """Metrics of one system on one task; NaN gold cells (labels a source does not annotate) are left out."""
     predicted = task.predicted(probs)
+    decisions = task.decide(probs, thresholds) if task.decide else None
     if task.multi_label:
-        keep = ~np.isnan(gold).any(axis=1)
-        decisions = task.decide(probs, thresholds)[keep] if task.decide else None
-        return multi_label_report(gold[keep], predicted[keep], list(task.labels), decisions=decisions)
+        keep = ~np.isnan(gold).all(axis=1)
+        return multi_label_report(gold[keep], predicted[keep], list(task.labels), decisions=None if decisions is None else decisions[keep])
     keep = gold >= 0
-    return single_label_report(gold[keep].astype(int), predicted[keep], list(task.labels))
+    return single_label_report(gold[keep].astype(int), predicted[keep], list(task.labels),
+                               decisions=None if decisions is None else decisions[keep])
 
 
-def _systems_probs(model: EmotiqModel, frozen: EmotiqModel, train: pd.DataFrame, texts: list[str], seed: int) -> dict[str, Probs]:
-    """Probabilities of the model and of each baseline for ``texts``."""
+def _systems_probs(model: EmotiqModel, frozen: EmotiqModel, train: pd.DataFrame, texts: list[str], seed: int,
+                   previous: EmotiqModel | None = None) -> dict[str, Probs]:
+    """Probabilities of the model, of the ``previous`` model and of each baseline for ``texts``."""
     heads = head_data(train)
     train_texts = train["text"].tolist()
     start = time.perf_counter()
     systems = {"emotiq": model.predict_proba(texts)}
     logger.info("Model scored %d test texts in %.1f s", len(texts), time.perf_counter() - start)
+    if previous is not None:
+        systems["previous"] = previous.predict_proba(texts)
     tf_train, tf_test = tfidf_features(train_texts, texts)
     systems["tfidf_lr"] = linear_baseline(tf_train, heads, tf_test, seed)  # type: ignore[arg-type]
     emb_train, emb_test = frozen.embed(train_texts), frozen.embed(texts)
@@ -151,15 +162,20 @@ def evaluate_sets(systems: dict[str, Probs], test: pd.DataFrame, ekman: pd.DataF
                 if system.endswith("en_only") and part["lang"].iloc[0] != "nl":
                     continue
                 threshold = thresholds.get(system, np.full(len(EMOTION_LABELS), 0.5))
-                report = _report(task, gold, _slice(probs, rows), threshold)
+                # emotiq's own decoding for emotiq models; a baseline's severity is its most probable level
+                used = task if system in thresholds or task.name != "severity" else replace(task, decide=None)
+                report = _report(used, gold, _slice(probs, rows), threshold)
                 records.append({"test_set": source, "lang": part["lang"].iloc[0], "task": task.name, "system": system, **report})
     return records
 
 
-def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | None = None) -> dict[str, Any]:
-    """Evaluate the model in ``model_dir``; write ``metrics.json``, ``metrics.md`` and the card."""
+def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | None = None,
+                   previous: str | Path | None = None) -> dict[str, Any]:
+    """Evaluate the model in ``model_dir`` (and a ``previous`` model folder beside it);
+    write ``metrics.json``, ``metrics.md`` and the card."""
     start = time.perf_counter()
     model = EmotiqModel.load(model_dir)
+    before = EmotiqModel.load(previous) if previous else None
     frozen = EmotiqModel.from_base(model.config.base)
     train, _ = training_frames(config)
     test = load_sources(config.sources, data_root=config.data_root, permissive_only=config.permissive_only, splits=["test"])
@@ -167,11 +183,11 @@ def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | N
         test = test.groupby("source", group_keys=False).head(limit).reset_index(drop=True)
         train = train.groupby("source", group_keys=False).head(limit * 5).reset_index(drop=True)
     ekman = goemotions_ekman("test", data_root=config.data_root) if "goemotions" in set(test["source"]) else None
-    systems = _systems_probs(model, frozen, train, test["text"].tolist(), config.loop.seed)
-    emotion_head = model.heads["emotion"].spec if "emotion" in model.heads else None
-    thresholds = {"emotiq": np.asarray(emotion_head.thresholds())} if emotion_head else {}
+    systems = _systems_probs(model, frozen, train, test["text"].tolist(), config.loop.seed, before)
+    thresholds = {name: np.asarray(m.heads["emotion"].spec.thresholds())
+                  for name, m in (("emotiq", model), ("previous", before)) if m is not None and "emotion" in m.heads}
     records = evaluate_sets(systems, test, ekman, thresholds)
-    result = {"model": model.config.name, "records": records, "test_rows": len(test), "train_rows": len(train),
+    result = {"model": model.config.name, "previous": str(previous) if previous else None, "records": records, "test_rows": len(test), "train_rows": len(train),
               "seconds": round(time.perf_counter() - start, 1), "published": {f"{k[0]}/{k[1]}": v for k, v in PUBLISHED.items()}}
     from emotiq.training.metrics_report import write_metrics
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,8 @@ class Batch:
     targets: dict[str, torch.Tensor]
     masks: dict[str, torch.Tensor]
     rows: list[int]
+    label_masks: dict[str, torch.Tensor] = field(default_factory=dict)
+    """Multi-label heads: which labels each row annotates ([rows, labels])."""
 
 
 class ExampleSet:
@@ -35,7 +37,8 @@ class ExampleSet:
         encoder: Tokenizes ``text`` the way inference does (cleaned, prefixed).
         max_tokens: Training sequences are cut to this many tokens.
         single_label: Head name -> column of class indices (-1 for none).
-        multi_label: Head name -> column of 0/1 lists (None for none).
+        multi_label: Head name -> column of 0/1 lists (None for none; NaN for a
+            label the row's source does not annotate).
     """
 
     def __init__(self, df: pd.DataFrame, encoder: TextEncoder, *, max_tokens: int,
@@ -44,17 +47,22 @@ class ExampleSet:
         ids = encoder.encode_ids(texts)
         self.ids = [seq if len(seq) <= max_tokens else seq[: max_tokens - 1] + seq[-1:] for seq in ids]
         self.pad_id = encoder.pad_id
+        self.sources = df["source"].astype(str).to_numpy() if "source" in df else np.full(len(df), "")
         self.targets: dict[str, torch.Tensor] = {}
         self.masks: dict[str, torch.Tensor] = {}
+        """Rows that carry a label of each head."""
+        self.label_masks: dict[str, torch.Tensor] = {}
         for head, column in single_label.items():
             values = torch.tensor(df[column].astype(int).to_numpy())
             self.targets[head], self.masks[head] = values.clamp(min=0), values >= 0
         for head, column in multi_label.items():
             present = df[column].map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v)))
             width = len(next(v for v, p in zip(df[column], present) if p)) if present.any() else 1
-            matrix = [list(v) if p else [0.0] * width for v, p in zip(df[column], present)]
-            self.targets[head] = torch.tensor(matrix, dtype=torch.float32)
-            self.masks[head] = torch.tensor(present.to_numpy(), dtype=torch.bool)
+            matrix = torch.tensor([list(v) if p else [float("nan")] * width for v, p in zip(df[column], present)], dtype=torch.float32)
+            known = ~torch.isnan(matrix)
+            self.targets[head] = torch.nan_to_num(matrix, nan=0.0)
+            self.label_masks[head] = known
+            self.masks[head] = known.any(dim=1)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -68,11 +76,13 @@ class ExampleSet:
             mask[i, : len(self.ids[r])] = 1
         index = torch.tensor(rows)
         return Batch(input_ids, mask, {h: t[index] for h, t in self.targets.items()},
-                     {h: m[index] for h, m in self.masks.items()}, rows)
+                     {h: m[index] for h, m in self.masks.items()}, rows,
+                     {h: m[index] for h, m in self.label_masks.items()})
 
-    def batches(self, *, token_budget: int, max_batch_size: int, shuffle: bool, seed: int = 0) -> list[list[int]]:
-        """Row groups of similar length; shuffled windows when ``shuffle``."""
-        rows = list(range(len(self)))
+    def batches(self, *, token_budget: int, max_batch_size: int, shuffle: bool, seed: int = 0,
+                rows: list[int] | None = None) -> list[list[int]]:
+        """Row groups of similar length (of ``rows``, default all); shuffled windows when ``shuffle``."""
+        rows = list(range(len(self))) if rows is None else list(rows)
         rng = random.Random(seed)
         if shuffle:
             rng.shuffle(rows)

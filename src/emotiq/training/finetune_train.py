@@ -84,6 +84,7 @@ class VectorSet:
         self.vectors = vectors
         self.targets = examples.targets
         self.masks = examples.masks
+        self.label_masks = examples.label_masks
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -91,7 +92,8 @@ class VectorSet:
     def batch(self, rows: list[int]) -> Batch:
         index = torch.tensor(rows)
         return Batch(self.vectors[index], torch.ones(len(rows), 1, dtype=torch.long),
-                     {h: t[index] for h, t in self.targets.items()}, {h: m[index] for h, m in self.masks.items()}, rows)
+                     {h: t[index] for h, t in self.targets.items()}, {h: m[index] for h, m in self.masks.items()}, rows,
+                     {h: m[index] for h, m in self.label_masks.items()})
 
     def batches(self, *, token_budget: int, max_batch_size: int, shuffle: bool, seed: int = 0) -> list[list[int]]:
         rows = list(range(len(self)))

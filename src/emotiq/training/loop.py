@@ -1,11 +1,15 @@
 """The training loop shared by ``emotiq train`` and ``emotiq finetune``.
 
-The top ``trainable_layers`` encoder layers and the heads are trained; the
-layers below stay frozen, so backpropagation stops at the first trainable
-layer. Each head's loss is masked to the rows that have its label. After every
+What trains: with ``lora_rank > 0``, LoRA factors on every projection of all 12
+encoder layers (peft; the base stays frozen); otherwise the top
+``trainable_layers`` layers in full. The heads always train. Each head's loss
+is masked to the rows that have its label, and a multi-label head's loss to the
+labels each row's source annotates. An epoch is every training row once, or
+``samples_per_epoch`` rows drawn per source by sampling weights. After every
 epoch the dev macro-F1 decides whether this is the best state so far (early
-stopping); at the end the best state is restored and each head's temperature
-is fitted on dev data.
+stopping); at the end the best state is restored. With ``checkpoint_dir`` the
+run writes a checkpoint every ``checkpoint_minutes`` and at each epoch's end,
+and ``resume=True`` continues from it with the same result as an unbroken run.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import copy
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +30,7 @@ from tqdm.auto import tqdm
 from emotiq.training.calibration import fit_temperature
 from emotiq.training.examples import Batch, ExampleSet
 from emotiq.training.metrics import best_threshold, multi_label_report, single_label_report
+from emotiq.training.resume import LoopState, load_checkpoint, save_checkpoint
 
 if TYPE_CHECKING:
     from emotiq.model import EmotiqModel
@@ -46,6 +52,9 @@ class LoopSettings:
     max_batch_size: int = 64
     max_tokens: int = 128
     bf16: bool = True
+    """bf16 autocast on CPUs with native bf16 (AVX-512 BF16 / AMX); fp32 elsewhere."""
+    threads: int = 0
+    """torch CPU threads for training (0: torch's default)."""
     seed: int = 13
     patience: int = 2
     heads: list[str] = field(default_factory=list)
@@ -54,6 +63,47 @@ class LoopSettings:
     class_weights: dict[str, list[float]] = field(default_factory=dict)
     frozen_dropout: bool = True
     """Dropout in the frozen encoder layers too (False: they run in eval mode, several times faster on CPU)."""
+    lora_rank: int = 0
+    """> 0: train LoRA factors of this rank on every projection of every encoder layer instead of whole layers."""
+    lora_alpha: float = 32.0
+    lora_dropout: float = 0.05
+    train_layernorm: bool = False
+    """With LoRA: train the encoder's LayerNorm weights too (stored whole, they are small)."""
+    samples_per_epoch: int = 0
+    """0: every training row once per epoch; else this many rows drawn per epoch by source weight."""
+    sampling_power: float = 0.5
+    """A source's share of an epoch is proportional to rows ** power (1: as in the data, 0.5: square root)."""
+    source_weights: dict[str, float] = field(default_factory=dict)
+    """Multiplies a source's sampling weight (e.g. {"xed_nl": 2.0})."""
+    emotion_loss: str = "bce"
+    """Loss of sigmoid heads: ``bce``, ``focal`` or ``balanced`` (BCE with per-label positive weights)."""
+    focal_gamma: float = 2.0
+    threshold_beta: float = 1.0
+    """Multi-label thresholds maximise F-beta on dev: below 1 favours precision (fewer labels per text)."""
+    checkpoint_minutes: float = 10.0
+    """With a checkpoint folder: write a checkpoint at least this often (and after every epoch)."""
+
+
+def trainable_encoder(model: EmotiqModel, settings: LoopSettings) -> list[str]:
+    """Make the encoder parameters that ``settings`` trains trainable; return the whole-tensor names.
+
+    With LoRA the factors are injected (and trainable) too; they are saved apart, so only
+    the LayerNorms (with ``train_layernorm``) are returned.
+    """
+    if settings.lora_rank <= 0:
+        return trainable_parameter_names(model, settings.trainable_layers)
+    from emotiq.training.adapters import add_lora, has_lora
+
+    body = model.encoder.body
+    if not has_lora(body):
+        add_lora(body, settings.lora_rank, settings.lora_alpha, settings.lora_dropout)
+    names = []
+    if settings.train_layernorm:
+        for name, param in body.named_parameters():
+            if "LayerNorm" in name and name.startswith("encoder."):
+                param.requires_grad_(True)
+                names.append(name)
+    return names
 
 
 def trainable_parameter_names(model: EmotiqModel, n_layers: int) -> list[str]:
@@ -69,10 +119,36 @@ def trainable_parameter_names(model: EmotiqModel, n_layers: int) -> list[str]:
 
 
 def _autocast(settings: LoopSettings) -> Any:
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.bf16)
+    """bf16 autocast when ``settings.bf16`` asks for it and the CPU computes bf16 natively (else it is
+    emulated, several times slower than fp32)."""
+    from emotiq.engine.precision import cpu_has_fast_bf16
+
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.bf16 and cpu_has_fast_bf16())
 
 
-def batch_losses(model: EmotiqModel, batch: Batch, heads: list[str], settings: LoopSettings) -> dict[str, torch.Tensor]:
+def positive_weights(data: ExampleSet, name: str) -> torch.Tensor:
+    """Per-label positive weights sqrt(negatives / positives), within [1, 10], over annotated rows."""
+    known = data.label_masks[name].float()
+    positives = (data.targets[name] * known).sum(0)
+    negatives = known.sum(0) - positives
+    return torch.sqrt(negatives / positives.clamp(min=1.0)).clamp(1.0, 10.0)
+
+
+def sigmoid_loss(logits: torch.Tensor, target: torch.Tensor, known: torch.Tensor, settings: LoopSettings,
+                 pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean loss over the (row, label) cells in ``known``: BCE, focal, or BCE with positive weights."""
+    weight = pos_weight if settings.emotion_loss == "balanced" else None
+    cell = F.binary_cross_entropy_with_logits(logits, target, pos_weight=weight, reduction="none")
+    if settings.emotion_loss == "focal":
+        p = torch.sigmoid(logits)
+        p_true = p * target + (1 - p) * (1 - target)
+        cell = cell * (1 - p_true).pow(settings.focal_gamma)
+    known = known.float()
+    return (cell * known).sum() / known.sum().clamp(min=1.0)
+
+
+def batch_losses(model: EmotiqModel, batch: Batch, heads: list[str], settings: LoopSettings,
+                 pos_weights: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """Masked loss of each head on ``batch`` (heads without labels in it are left out)."""
     with _autocast(settings):
         pooled = model.encoder(batch.input_ids, batch.attention_mask)
@@ -87,7 +163,8 @@ def batch_losses(model: EmotiqModel, batch: Batch, heads: list[str], settings: L
         if model.heads[name].spec.kind == "softmax":
             losses[name] = F.cross_entropy(out, target, weight=torch.tensor(weight) if weight else None)
         else:
-            losses[name] = F.binary_cross_entropy_with_logits(out, target)
+            known = batch.label_masks[name][mask] if name in batch.label_masks else torch.ones_like(target, dtype=torch.bool)
+            losses[name] = sigmoid_loss(out, target, known, settings, (pos_weights or {}).get(name))
     return losses
 
 
@@ -106,20 +183,35 @@ def predict_logits(model: EmotiqModel, data: ExampleSet, heads: list[str], setti
     return out
 
 
+def known_labels(data: ExampleSet, name: str) -> torch.Tensor:
+    """[rows, labels] mask of the labels each row of ``data`` annotates for a multi-label head."""
+    if name in data.label_masks:
+        return data.label_masks[name]
+    return data.masks[name][:, None].expand_as(data.targets[name])
+
+
 def head_report(model: EmotiqModel, name: str, logits: torch.Tensor, data: ExampleSet) -> dict[str, Any]:
-    """Metrics of one head on the rows of ``data`` that carry its label."""
+    """Metrics of one head on the rows of ``data`` that carry its label (its annotated labels only)."""
     head = model.heads[name]
     mask = data.masks[name]
     probs = head.probabilities(logits[mask]).numpy()
     target = data.targets[name][mask].numpy()
     if head.spec.kind == "softmax":
         return single_label_report(target, probs, head.spec.labels)
-    return multi_label_report(target, probs, head.spec.labels, head.spec.thresholds())
+    known = known_labels(data, name)[mask].numpy()
+    return multi_label_report(np.where(known, target, np.nan), probs, head.spec.labels, head.spec.thresholds())
 
 
 def dev_scores(model: EmotiqModel, data: ExampleSet, heads: list[str], settings: LoopSettings) -> dict[str, float]:
     logits = predict_logits(model, data, heads, settings)
     return {name: head_report(model, name, logits[name], data)["macro_f1"] for name in heads if data.masks[name].any()}
+
+
+def _named_trainable(model: EmotiqModel, heads: list[str]) -> dict[str, torch.nn.Parameter]:
+    """Every parameter the run trains, by a stable name (``encoder.`` / ``heads.`` prefix)."""
+    named = {f"encoder.{n}": p for n, p in model.encoder.body.named_parameters() if p.requires_grad}
+    named.update({f"heads.{name}.{n}": p for name in heads for n, p in model.heads[name].named_parameters()})
+    return named
 
 
 def _optimizer(model: EmotiqModel, heads: list[str], settings: LoopSettings) -> torch.optim.Optimizer:
@@ -150,6 +242,19 @@ def _restore(model: EmotiqModel, state: dict[str, Any]) -> None:
     model.heads.load_state_dict(state["heads"])
 
 
+def _snapshot(named: dict[str, torch.nn.Parameter]) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in named.items()}
+
+
+def _load_snapshot(named: dict[str, torch.nn.Parameter], values: dict[str, torch.Tensor]) -> None:
+    missing = sorted(set(named) - set(values))
+    if missing:
+        raise ValueError(f"checkpoint does not match this run: it lacks {missing[:3]}")
+    with torch.no_grad():
+        for n, p in named.items():
+            p.copy_(values[n])
+
+
 def _frozen_layers_eval(model: EmotiqModel, n_layers: int) -> None:
     """Put the embeddings and the layers below the top ``n_layers`` in eval mode (no dropout)."""
     body = model.encoder.body
@@ -158,73 +263,171 @@ def _frozen_layers_eval(model: EmotiqModel, n_layers: int) -> None:
         layer.eval()
 
 
-def _train_epoch(model: EmotiqModel, train: ExampleSet, heads: list[str], settings: LoopSettings, epoch: int,
-                 optimizer: torch.optim.Optimizer, scheduler: Any) -> float:
+def epoch_rows(train: ExampleSet, settings: LoopSettings, epoch: int) -> list[int] | None:
+    """The rows of one epoch: None (all) or ``samples_per_epoch`` rows drawn per source.
+
+    A source gets ``rows ** sampling_power * source_weights[source]`` of the draw; within a
+    source rows are drawn without replacement until all have been seen. Seeded by epoch.
+    """
+    if settings.samples_per_epoch <= 0:
+        return None
+    rng = np.random.default_rng([settings.seed, epoch])
+    names, counts = np.unique(train.sources, return_counts=True)
+    weights = np.array([c ** settings.sampling_power * settings.source_weights.get(str(n), 1.0) for n, c in zip(names, counts)])
+    quotas = np.floor(settings.samples_per_epoch * weights / weights.sum()).astype(int)
+    rows: list[int] = []
+    for name, quota in zip(names, quotas):
+        members = np.flatnonzero(train.sources == name)
+        draws = [rng.permutation(members) for _ in range(-(-quota // len(members)))]
+        rows.extend(np.concatenate(draws)[:quota].tolist() if draws else [])
+    return rows
+
+
+def _epoch_batches(train: ExampleSet, settings: LoopSettings, epoch: int) -> list[list[int]]:
+    rows = epoch_rows(train, settings, epoch)
+    options: dict[str, Any] = {"rows": rows} if rows is not None else {}
+    return train.batches(token_budget=settings.token_budget, max_batch_size=settings.max_batch_size, shuffle=True,
+                         seed=settings.seed + epoch, **options)
+
+
+def _set_train_mode(model: EmotiqModel, settings: LoopSettings) -> None:
     model.encoder.train()
-    if not settings.frozen_dropout:
+    if not settings.frozen_dropout and settings.lora_rank <= 0:
         _frozen_layers_eval(model, settings.trainable_layers)
     model.heads.train()
-    groups = train.batches(token_budget=settings.token_budget, max_batch_size=settings.max_batch_size, shuffle=True, seed=settings.seed + epoch)
-    total = 0.0
-    bar = tqdm(groups, desc=f"epoch {epoch + 1}/{settings.epochs}", unit="batch", disable=None, leave=False)
-    for step, rows in enumerate(bar):
-        losses = batch_losses(model, train.batch(rows), heads, settings)
-        if not losses:
-            continue
-        loss = sum(settings.task_weights.get(n, 1.0) * v for n, v in losses.items())
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[union-attr]
-        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
-        optimizer.step()
-        scheduler.step()
-        total += loss.item()  # type: ignore[union-attr]
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{total / (step + 1):.3f}")
-        if bar.disable and step % 200 == 0:  # plain log lines when not on a terminal
-            logger.info("epoch %d: batch %d/%d, loss %.4f", epoch + 1, step, len(groups), total / (step + 1))
-    return total / max(len(groups), 1)
+
+
+@dataclass
+class _Run:
+    """What one sitting of :func:`fit` works with."""
+
+    model: Any
+    train: Any
+    heads: list[str]
+    settings: LoopSettings
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    named: dict[str, torch.nn.Parameter]
+    pos_weights: dict[str, torch.Tensor]
+    state: LoopState
+    best: dict[str, torch.Tensor]
+    checkpoint_dir: Path | None
+    extra: dict[str, Any]
+    last_save: float = 0.0
+    clock: tuple[float, float] = (0.0, 0.0)
+
+    def elapsed(self) -> tuple[float, float]:
+        return time.perf_counter() - self.clock[0], time.process_time() - self.clock[1]
+
+    def save(self) -> None:
+        if self.checkpoint_dir is None:
+            return
+        wall, cpu = self.elapsed()
+        self.state.train_seconds, self.state.cpu_seconds = round(self.state.train_seconds + wall, 1), round(self.state.cpu_seconds + cpu, 1)
+        self.clock = (time.perf_counter(), time.process_time())
+        save_checkpoint(self.checkpoint_dir, trainable=_snapshot(self.named), best=self.best, optimizer=self.optimizer,
+                        scheduler=self.scheduler, state=self.state, extra=self.extra)
+        self.last_save = time.perf_counter()
+        logger.info("Checkpoint: epoch %d, batch %d (%s)", self.state.epoch + 1, self.state.step, self.checkpoint_dir)
+
+
+def _train_epoch(run: _Run, groups: list[list[int]]) -> float:
+    settings, state = run.settings, run.state
+    _set_train_mode(run.model, settings)
+    bar = tqdm(groups, desc=f"epoch {state.epoch + 1}/{settings.epochs}", unit="batch", disable=None, leave=False,
+               initial=state.step, total=len(groups))
+    params = [p for g in run.optimizer.param_groups for p in g["params"]]
+    for rows in groups[state.step:]:
+        losses = batch_losses(run.model, run.train.batch(rows), run.heads, settings, run.pos_weights)
+        if losses:
+            loss = sum(settings.task_weights.get(n, 1.0) * v for n, v in losses.items())
+            run.optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[union-attr]
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            run.optimizer.step()
+            run.scheduler.step()
+            state.epoch_loss += loss.item()  # type: ignore[union-attr]
+            state.epoch_losses += 1
+        state.step += 1
+        state.global_step += 1
+        bar.update(1)
+        if state.step % 50 == 0:
+            bar.set_postfix(loss=f"{state.epoch_loss / max(state.epoch_losses, 1):.3f}")
+        if bar.disable and state.step % 200 == 0:  # plain log lines when not on a terminal
+            logger.info("epoch %d: batch %d/%d, loss %.4f", state.epoch + 1, state.step, len(groups),
+                        state.epoch_loss / max(state.epoch_losses, 1))
+        if run.checkpoint_dir is not None and time.perf_counter() - run.last_save >= settings.checkpoint_minutes * 60:
+            run.save()
+    bar.close()
+    return state.epoch_loss / max(state.epoch_losses, 1)
 
 
 def fit(model: EmotiqModel, train: ExampleSet, dev: ExampleSet, settings: LoopSettings,
-        on_epoch: Callable[[int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Train ``model`` in place; returns the history and the encoder parameters trained."""
+        on_epoch: Callable[[int, dict[str, Any]], None] | None = None, *,
+        checkpoint_dir: str | Path | None = None, resume: bool = False, record: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train ``model`` in place; returns the history and the encoder parameters trained.
+
+    With ``checkpoint_dir`` a checkpoint is written there at least every
+    ``settings.checkpoint_minutes`` and after every epoch, with ``record`` beside it;
+    ``resume=True`` continues from it.
+    """
     torch.manual_seed(settings.seed)
+    if settings.threads > 0:
+        torch.set_num_threads(settings.threads)
     heads = settings.heads or [h for h in model.heads if h in train.masks and train.masks[h].any()]
-    names = trainable_parameter_names(model, settings.trainable_layers)
+    names = trainable_encoder(model, settings)
     model.config.encoder_params = sorted(set(model.config.encoder_params) | set(names))
     optimizer = _optimizer(model, heads, settings)
-    steps = settings.epochs * len(train.batches(token_budget=settings.token_budget, max_batch_size=settings.max_batch_size, shuffle=False))
+    steps = settings.epochs * len(_epoch_batches(train, settings, 0))
     scheduler = _schedule(optimizer, steps, int(steps * settings.warmup_fraction))
-    history: list[dict[str, Any]] = []
-    best, best_score, stale = _trainable_state(model, names), -1.0, 0
-    start = time.perf_counter()
-    for epoch in range(settings.epochs):
-        loss = _train_epoch(model, train, heads, settings, epoch, optimizer, scheduler)
+    named = _named_trainable(model, heads)
+    pos_weights = {h: positive_weights(train, h) for h in heads if h in train.label_masks and train.masks[h].any()}
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    state, best = LoopState(), _snapshot(named)
+    if resume:
+        if folder is None:
+            raise ValueError("resume needs the checkpoint folder of the run")
+        checkpoint = load_checkpoint(folder)
+        _load_snapshot(named, checkpoint.trainable)
+        checkpoint.restore(optimizer, scheduler)
+        state, best = checkpoint.state, checkpoint.best
+        state.sittings += 1
+        logger.info("Resuming from %s: epoch %d, batch %d", folder, state.epoch + 1, state.step)
+    run = _Run(model, train, heads, settings, optimizer, scheduler, named, pos_weights, state, best, folder,
+               {"settings": asdict(settings), "heads": heads, **(record or {})}, last_save=time.perf_counter(),
+               clock=(time.perf_counter(), time.process_time()))
+    while state.epoch < settings.epochs and state.stale < settings.patience:
+        loss = _train_epoch(run, _epoch_batches(train, settings, state.epoch))
         scores = dev_scores(model, dev, heads, settings)
         mean = float(np.mean(list(scores.values()))) if scores else -loss
-        record = {"epoch": epoch + 1, "train_loss": round(loss, 4), "dev_macro_f1": {k: round(v, 4) for k, v in scores.items()},
-                  "dev_mean_macro_f1": round(mean, 4), "seconds": round(time.perf_counter() - start, 1)}
-        history.append(record)
-        logger.info("epoch %d: loss %.4f, dev macro-F1 %s", epoch + 1, loss, record["dev_macro_f1"])
+        wall, _ = run.elapsed()
+        record = {"epoch": state.epoch + 1, "train_loss": round(loss, 4), "dev_macro_f1": {k: round(v, 4) for k, v in scores.items()},
+                  "dev_mean_macro_f1": round(mean, 4), "seconds": round(state.train_seconds + wall, 1)}
+        state.history.append(record)
+        logger.info("epoch %d: loss %.4f, dev macro-F1 %s", state.epoch + 1, loss, record["dev_macro_f1"])
         if on_epoch:
-            on_epoch(epoch, record)
-        if mean > best_score:
-            best, best_score, stale = _trainable_state(model, names), mean, 0
+            on_epoch(state.epoch, record)
+        if mean > state.best_score:
+            run.best, state.best_score, state.stale = _snapshot(named), mean, 0
         else:
-            stale += 1
-            if stale >= settings.patience:
-                logger.info("Dev macro-F1 stopped improving; stopping early after epoch %d", epoch + 1)
-                break
-    _restore(model, best)
+            state.stale += 1
+            if state.stale >= settings.patience:
+                logger.info("Dev macro-F1 stopped improving; stopping early after epoch %d", state.epoch + 1)
+        state.epoch, state.step, state.epoch_loss, state.epoch_losses = state.epoch + 1, 0, 0.0, 0
+        run.save()
+    if run.checkpoint_dir is None:
+        wall, cpu = run.elapsed()
+        state.train_seconds, state.cpu_seconds = round(state.train_seconds + wall, 1), round(state.cpu_seconds + cpu, 1)
+    _load_snapshot(named, run.best)
     model.encoder.eval()
     model.heads.eval()
     model.to()  # inference must see the trained weights, not a copy made before
-    return {"history": history, "encoder_params": names, "heads": heads, "best_dev_mean_macro_f1": round(best_score, 4),
-            "train_seconds": round(time.perf_counter() - start, 1)}
+    return {"history": state.history, "encoder_params": names, "heads": heads, "best_dev_mean_macro_f1": round(state.best_score, 4),
+            "train_seconds": state.train_seconds, "cpu_seconds": state.cpu_seconds, "sittings": state.sittings}
 
 
 def calibrate(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: LoopSettings) -> dict[str, float]:
-    """Fit and set each head's temperature on ``dev``; returns them."""
+    """Fit and set each head's temperature on ``dev`` (annotated labels only); returns them."""
     logits = predict_logits(model, dev, heads, settings)
     temperatures = {}
     for name in heads:
@@ -232,13 +435,15 @@ def calibrate(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: L
         if mask.sum() < 20:
             continue
         spec = model.heads[name].spec
-        spec.temperature = fit_temperature(logits[name][mask], dev.targets[name][mask], spec.kind)
+        known = known_labels(dev, name)[mask] if spec.kind == "sigmoid" else None
+        spec.temperature = fit_temperature(logits[name][mask], dev.targets[name][mask], spec.kind, known)
         temperatures[name] = round(spec.temperature, 4)
     return temperatures
 
 
 def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: LoopSettings) -> dict[str, list[float]]:
-    """Per-label decision thresholds of sigmoid heads, chosen for F1 on ``dev``; sets and returns them.
+    """Per-label decision thresholds of sigmoid heads, chosen for F-beta (``threshold_beta``) on
+    the dev rows that annotate each label; sets and returns them.
 
     Labels with fewer than 10 positive dev rows keep 0.5.
     """
@@ -250,8 +455,12 @@ def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], setti
             continue
         probs = model.heads[name].probabilities(predict_logits(model, dev, [name], settings)[name][mask]).numpy()
         target = dev.targets[name][mask].numpy()
-        spec.extra["thresholds"] = [
-            best_threshold(target[:, j], probs[:, j]) if target[:, j].sum() >= 10 else 0.5 for j in range(len(spec.labels))
-        ]
-        tuned[name] = spec.extra["thresholds"]
+        known = known_labels(dev, name)[mask].numpy()
+        thresholds = []
+        for j in range(len(spec.labels)):
+            rows = known[:, j]
+            enough = target[rows, j].sum() >= 10
+            thresholds.append(best_threshold(target[rows, j], probs[rows, j], settings.threshold_beta) if enough else 0.5)
+        spec.extra["thresholds"] = thresholds
+        tuned[name] = thresholds
     return tuned

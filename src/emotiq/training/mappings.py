@@ -118,6 +118,52 @@ DUTCH_POLITICAL_EMOTION_TO_EMOTIQ: LabelMap = {
 """``scepticism`` has no emotiq counterpart (it is doubt, not a basic emotion) and
 ``other`` is unspecified: both give no emotion target."""
 
+SEMEVAL2018_EMOTION_TO_EMOTIQ: LabelMap = {
+    "anger": ("anger",),
+    "anticipation": ("anticipation",),
+    "disgust": ("disgust",),
+    "fear": ("fear",),
+    "joy": ("joy",),
+    "love": ("joy",),
+    "optimism": ("anticipation",),
+    "pessimism": (),
+    "sadness": ("sadness",),
+    "surprise": ("surprise",),
+    "trust": ("trust",),
+}
+"""SemEval-2018 E-c's 11 emotions. ``love`` counts as joy and ``optimism`` as anticipation (as
+TweetEval's optimism does); ``pessimism`` has no emotiq counterpart. A tweet with none of the
+11 is neutral."""
+
+DUTCH_TV_EMOTION_TO_EMOTIQ: LabelMap = {
+    "neutral": ("neutral",),
+    "happiness": ("joy",),
+    "anger": ("anger",),
+    "sadness": ("sadness",),
+    "surprise": ("surprise",),
+    "fear": ("fear",),
+    "disgust": ("disgust",),
+}
+
+ANNOTATED_EMOTIONS: Mapping[str, tuple[str, ...]] = {
+    "goemotions": EMOTION_LABELS,
+    "xed_en": tuple(e for e in EMOTION_LABELS if e != "disappointment"),
+    "xed_nl": tuple(e for e in EMOTION_LABELS if e not in ("disappointment", "neutral")),
+    "tweeteval_emotion": ("anger", "joy", "sadness", "anticipation"),
+    "semeval2018_ec": tuple(e for e in EMOTION_LABELS if e != "disappointment"),
+    "xci": ("anger", "disgust", "fear", "joy", "sadness", "surprise"),
+    "cesamard": ("anger", "disgust", "fear", "joy", "sadness", "surprise"),
+    "dutch_political_tweets": ("trust", "anticipation", "disappointment", "neutral"),
+    "dutch_tv_emotion": ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"),
+}
+"""The emotiq emotions each source's annotation scheme can say yes or no to. A source
+teaches only these: the others are unknown (NaN) for its rows, so TweetEval's four classes
+never teach "not fear". Single-label sources (TweetEval, X-CI, CESAMARD, the Dutch sets)
+count the classes an annotator did not choose as absent: the schemes ask for the dominant
+emotion, so this is a slightly noisy negative, but dropping it would leave those rows with
+positives only."""
+
+
 POLARITY_TO_SENTIMENT: Mapping[str, int] = {name: i for i, name in enumerate(SENTIMENT_LABELS)}
 """``negative``/``neutral``/``positive`` (lower-cased) -> sentiment index."""
 
@@ -161,6 +207,27 @@ def map_emotions(native: Iterable[str], mapping: LabelMap) -> list[float] | None
     """
     targets = [t for label in native for t in mapping[label]]
     return emotion_vector(targets) if targets else None
+
+
+def annotated_vector(native: Iterable[str], mapping: LabelMap, annotated: Iterable[str],
+                     neutral_if_none: bool = False) -> list[float] | None:
+    """Emotion vector of one row with NaN for the emotions its source does not annotate.
+
+    A row whose labels map to no emotiq emotion is all-negative over ``annotated`` (for
+    example X-CI's "other": none of Ekman's six), or neutral when ``neutral_if_none`` and it
+    has no label at all. Returns None for a row without any native label.
+    """
+    native = list(native)
+    known = set(annotated)
+    targets = {t for label in native for t in mapping[label]}
+    if not native:
+        if not neutral_if_none:
+            return None
+        targets = {"neutral"}
+    stray = targets - known
+    if stray:
+        raise ValueError(f"labels {sorted(stray)} are not among the annotated emotions {sorted(known)}")
+    return [float(name in targets) if name in known else float("nan") for name in EMOTION_LABELS]
 
 
 def ekman_group(emotions: Any) -> Any:

@@ -19,7 +19,9 @@ def f1_per_class(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.n
 
 
 def multilabel_f1(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """F1 of each label column for 0/1 matrices."""
+    """F1 of each label column for 0/1 matrices; NaN cells of ``y_true`` (not annotated) are left out."""
+    known = ~np.isnan(y_true)
+    y_true, y_pred = np.nan_to_num(y_true), y_pred * known
     tp = (y_pred * y_true).sum(0)
     fp = (y_pred * (1 - y_true)).sum(0)
     fn = ((1 - y_pred) * y_true).sum(0)
@@ -42,10 +44,14 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
     return float(error)
 
 
-def single_label_report(y_true: np.ndarray, probs: np.ndarray, labels: list[str]) -> dict[str, Any]:
-    """Macro-F1, accuracy, macro-recall, per-class F1 and top-label ECE."""
+def single_label_report(y_true: np.ndarray, probs: np.ndarray, labels: list[str],
+                        decisions: np.ndarray | None = None) -> dict[str, Any]:
+    """Macro-F1, accuracy, macro-recall, per-class F1 and top-label ECE.
+
+    ``decisions`` (class indices) overrides the argmax of ``probs`` as the prediction.
+    """
     y_true = np.asarray(y_true)
-    pred = probs.argmax(1)
+    pred = probs.argmax(1) if decisions is None else np.asarray(decisions)
     per_class = f1_per_class(y_true, pred, len(labels))
     present = [c for c in range(len(labels)) if np.any(y_true == c)]
     recalls = [np.mean(pred[y_true == c] == c) for c in present]
@@ -61,25 +67,40 @@ def single_label_report(y_true: np.ndarray, probs: np.ndarray, labels: list[str]
 
 def multi_label_report(y_true: np.ndarray, probs: np.ndarray, labels: list[str], threshold: float | list[float] = 0.5,
                        decisions: np.ndarray | None = None) -> dict[str, Any]:
-    """Macro-F1 over labels that occur, per-label F1, and ECE of the probabilities.
+    """Macro-F1 over labels that occur, per-label F1, ECE of the probabilities, and the mean
+    number of labels per text, gold and predicted (over the annotated labels).
 
     ``threshold`` may be one value or one per label; ``decisions`` (0/1) overrides both.
+    NaN cells of ``y_true`` mark labels a row's source does not annotate: they are left out.
     """
     pred = (probs >= np.asarray(threshold)).astype(float) if decisions is None else decisions.astype(float)
     per_label = multilabel_f1(y_true, pred)
-    present = np.flatnonzero(y_true.sum(0) > 0)
+    known = ~np.isnan(y_true)
+    present = np.flatnonzero(np.nansum(y_true, axis=0) > 0)
     at_half = probs >= 0.5
     confidence = np.where(at_half, probs, 1 - probs)
     return {
         "n": len(y_true),
         "macro_f1": float(per_label[present].mean()) if present.size else float("nan"),
         "per_class_f1": {labels[c]: round(float(per_label[c]), 4) for c in present},
-        "ece": expected_calibration_error(confidence, at_half == y_true),
+        "ece": expected_calibration_error(confidence[known], at_half[known] == (y_true[known] > 0.5)),
+        "gold_labels_per_text": float(np.nansum(y_true, axis=1).mean()) if len(y_true) else float("nan"),
+        "predicted_labels_per_text": float((pred * known).sum(axis=1).mean()) if len(y_true) else float("nan"),
     }
 
 
-def best_threshold(y_true: np.ndarray, probs: np.ndarray) -> float:
-    """The threshold in 0.05..0.95 that maximises F1 of one label column."""
+def best_threshold(y_true: np.ndarray, probs: np.ndarray, beta: float = 1.0) -> float:
+    """The threshold in 0.05..0.95 that maximises F-beta of one label column (beta < 1 favours precision)."""
     grid = np.arange(0.05, 0.96, 0.05)
-    scores = [multilabel_f1(y_true[:, None], (probs >= t).astype(float)[:, None])[0] for t in grid]
+    scores = [f_beta(y_true, probs >= t, beta) for t in grid]
     return round(float(grid[int(np.argmax(scores))]), 2)
+
+
+def f_beta(y_true: np.ndarray, y_pred: np.ndarray, beta: float = 1.0) -> float:
+    """F-beta of one 0/1 column."""
+    y_true, y_pred = np.asarray(y_true) > 0.5, np.asarray(y_pred).astype(bool)
+    tp = float(np.sum(y_true & y_pred))
+    fp, fn = float(np.sum(~y_true & y_pred)), float(np.sum(y_true & ~y_pred))
+    b2 = beta * beta
+    denom = (1 + b2) * tp + b2 * fn + fp
+    return (1 + b2) * tp / denom if denom else 0.0

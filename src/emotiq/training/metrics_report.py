@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 SYSTEM_NAMES = {
     "emotiq": "emotiq",
+    "previous": "previous emotiq-small",
     "tfidf_lr": "TF-IDF + LR",
     "frozen_e5_lr": "frozen e5 + LR",
     "frozen_e5_lr_en_only": "frozen e5 + LR, English rows only",
@@ -51,6 +52,19 @@ def recall_table(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def label_count_table(records: list[dict[str, Any]]) -> str:
+    """Mean number of emotions per text, gold against emotiq's decisions (over each set's annotated labels)."""
+    rows = [r for r in records if r["system"] == "emotiq" and "predicted_labels_per_text" in r]
+    if not rows:
+        return ""
+    lines = ["| test set | task | gold labels per text | emotiq labels per text | ratio |", "|---|---|---|---|---|"]
+    for r in rows:
+        gold, predicted = r["gold_labels_per_text"], r["predicted_labels_per_text"]
+        ratio = predicted / gold if gold else float("nan")
+        lines.append(f"| {r['test_set']} | {r['task']} | {gold:.2f} | {predicted:.2f} | {_cell(ratio)} |")
+    return "\n".join(lines)
+
+
 def per_class_table(records: list[dict[str, Any]]) -> str:
     lines = ["| test set | task | per-class F1 (emotiq) |", "|---|---|---|"]
     for r in records:
@@ -71,6 +85,9 @@ def render_metrics(result: dict[str, Any]) -> str:
             main_table(result["records"], published),
             "Macro-recall and accuracy of emotiq on single-label tasks:",
             recall_table(result["records"]),
+            ("Emotions per text: the gold mean against the mean number emotiq predicts, both counted over "
+             "the emotions each test set annotates:"),
+            label_count_table(result["records"]),
             per_class_table(result["records"]),
         ]
     )

