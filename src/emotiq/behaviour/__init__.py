@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from emotiq.behaviour.cases import Case, load_cases, parse_cases
+from emotiq.behaviour.casefile import Case, load_cases, parse_cases
 from emotiq.behaviour.checks import TASKS, judge
 from emotiq.behaviour.record import check_model, read_record, record_behaviour
 from emotiq.behaviour.report import behaviour_section, behaviour_table, regressions
@@ -28,8 +28,8 @@ __all__ = [
     "PassRate",
     "SuiteReport",
     "behaviour_section",
-    "check_model",
     "behaviour_table",
+    "check_model",
     "judge",
     "load_cases",
     "parse_cases",

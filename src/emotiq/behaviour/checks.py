@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from emotiq.behaviour.cases import DEFAULT_DIR_TOLERANCE, DEFAULT_INV_TOLERANCE, Case
+from emotiq.behaviour.casefile import DEFAULT_DIR_TOLERANCE, DEFAULT_INV_TOLERANCE, Case
 from emotiq.errors import InputError
 from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS, Analysis, Complaint, Sentiment
 

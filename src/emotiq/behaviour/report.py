@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emotiq.behaviour.cases import LANGUAGES
+from emotiq.behaviour.casefile import LANGUAGES
 
 CAPABILITY_NAMES = {
     "negation": "negation (\"niet slecht\", \"not bad at all\")",

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from emotiq.behaviour.cases import LANGUAGES, Case, cases_digest, load_cases
+from emotiq.behaviour.casefile import LANGUAGES, Case, cases_digest, load_cases
 from emotiq.behaviour.checks import judge
 from emotiq.schema import Analysis
 
