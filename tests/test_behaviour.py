@@ -182,17 +182,20 @@ def test_shipped_suite_size_and_coverage():
 
 # -- the bundled model ----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def bundled_report():
-    """The suite run on the bundled model, in the precision its rates were recorded in."""
-    import emotiq
+def bundled_report(model):
+    """The suite run on the bundled model (the session's), in the precision its rates were recorded in."""
     from emotiq.api import DEFAULT_MODEL, _find
 
     folder = _find(DEFAULT_MODEL)
     record = read_record(folder)
     if record is None:
         pytest.fail(f"{folder / 'metrics.json'} has no 'behaviour' rates; run `emotiq behaviour -m {folder} --record`")
-    model = emotiq.load(folder, precision=record["settings"].get("precision", RECORD_PRECISION))
-    return run_suite(model), record, folder
+    model.to(precision=record["settings"].get("precision", RECORD_PRECISION))
+    try:
+        report = run_suite(model)
+    finally:
+        model.to(precision="auto")  # as conftest loads it
+    return report, record, folder
 
 
 @pytest.mark.slow
@@ -202,7 +205,9 @@ def test_bundled_model_keeps_its_recorded_pass_rates(bundled_report):
         f"the case files changed since the rates in {folder / 'metrics.json'} were recorded; "
         f"rerun `emotiq behaviour -m {folder} --record` and review the new rates")
     drops = regressions(report.to_dict(), record)
-    assert not drops, "the bundled model passes fewer behavioural cases than it shipped with:\n" + "\n".join(drops)
+    newly_failing = sorted({r.case.id for r in report.failures} - set(record["failed"]))
+    assert not drops, ("the bundled model passes fewer behavioural cases than it shipped with:\n" + "\n".join(drops)
+                       + f"\nnewly failing: {newly_failing}")
 
 
 @pytest.mark.slow
