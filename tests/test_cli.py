@@ -16,7 +16,7 @@ runner = CliRunner()
 def test_help_lists_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("analyze", "info", "train", "evaluate"):
+    for command in ("analyze", "info", "train", "evaluate", "behaviour"):
         assert command in result.output
 
 

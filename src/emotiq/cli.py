@@ -181,6 +181,46 @@ def evaluate(
 
 @app.command()
 @friendly_errors
+def behaviour(
+    model: ModelOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rates and every failed case as JSON.")] = False,
+    record: Annotated[bool, typer.Option(help="Store the rates in the model folder (metrics.json, metrics.md, card).")] = False,
+    precision: Annotated[str, typer.Option(help="Precision to run in (recorded rates use fp32).")] = "fp32",
+    threads: ThreadsOption = None,
+) -> None:
+    """Run the behavioural suite (negation, sarcasm, emoji, typos, invariance, ...) and print pass rates and failures."""
+    from emotiq.behaviour import behaviour_table, check_model
+
+    report = check_model(model, record=record, precision=precision, threads=threads)
+    summary = report.to_dict()
+    if as_json:
+        summary["failures"] = [{"id": r.case.id, "type": r.case.type, "task": r.case.task, "text": r.case.text,
+                                "perturbed": r.case.perturbed, "observed": r.observed} for r in report.failures]
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    typer.echo(behaviour_table(summary))
+    typer.echo(f"\n{len(report.failures)} failed case(s):")
+    for r in report.failures:
+        c = r.case
+        shown = c.text if c.perturbed is None else f"{c.text!r} -> {c.perturbed!r}"
+        typer.echo(f"  {c.id} {c.type} {c.task}: {shown}  [{_expected(c)}; got {r.observed}]")
+    if record:
+        typer.echo("recorded the rates in the model folder's metrics.json and metrics.md")
+
+
+def _expected(case: Any) -> str:
+    if case.type == "DIR":
+        return f"{case.emotion + ' ' if case.emotion else ''}score {case.direction}"
+    if case.type == "INV":
+        return "unchanged"
+    parts = [f"one of {'/'.join(case.labels)}"] if case.labels else []
+    parts += [f"any of {'/'.join(case.any)}"] if case.any else []
+    parts += [f"not {'/'.join(case.avoid)}"] if case.avoid else []
+    return ", ".join(parts)
+
+
+@app.command()
+@friendly_errors
 def finetune(
     train_file: Annotated[Path, typer.Argument(metavar="TRAIN", help="Labelled feedback: CSV, TSV, XLSX, JSONL or Parquet.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model folder to write.")],

@@ -189,6 +189,11 @@ def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | N
     records = evaluate_sets(systems, test, ekman, thresholds)
     result = {"model": model.config.name, "previous": str(previous) if previous else None, "records": records, "test_rows": len(test), "train_rows": len(train),
               "seconds": round(time.perf_counter() - start, 1), "published": {f"{k[0]}/{k[1]}": v for k, v in PUBLISHED.items()}}
+    from emotiq.behaviour import run_suite
+    from emotiq.behaviour.record import RECORD_PRECISION
+
+    model.to(precision=RECORD_PRECISION)  # the suite's rates are recorded in fp32, reproducible on any CPU
+    result["behaviour"] = run_suite(model, settings={"precision": RECORD_PRECISION}).to_dict()
     from emotiq.training.metrics_report import write_metrics
 
     write_metrics(Path(model_dir), model, result)

@@ -75,22 +75,30 @@ def per_class_table(records: list[dict[str, Any]]) -> str:
 
 
 def render_metrics(result: dict[str, Any]) -> str:
+    """metrics.md's body: the test-set tables (when evaluated) and the behavioural suite (when run)."""
+    parts = _test_set_parts(result) if "records" in result else []
+    if "behaviour" in result:
+        from emotiq.behaviour.report import behaviour_section
+
+        parts.append(behaviour_section(result["behaviour"]))
+    return "\n\n".join(parts)
+
+
+def _test_set_parts(result: dict[str, Any]) -> list[str]:
     published = result["published"]
-    return "\n\n".join(
-        [
-            (f"Measured by `emotiq evaluate` on {result['test_rows']} test rows in {result['seconds']:.0f} s "
-            f"(baselines fitted on the same {result['train_rows']} training rows as the model). "
-            "Scores are macro-F1 over the classes present in each test set; ECE is the expected "
-            "calibration error of emotiq's probabilities (15 bins)."),
-            main_table(result["records"], published),
-            "Macro-recall and accuracy of emotiq on single-label tasks:",
-            recall_table(result["records"]),
-            ("Emotions per text: the gold mean against the mean number emotiq predicts, both counted over "
-             "the emotions each test set annotates:"),
-            label_count_table(result["records"]),
-            per_class_table(result["records"]),
-        ]
-    )
+    return [
+        (f"Measured by `emotiq evaluate` on {result['test_rows']} test rows in {result['seconds']:.0f} s "
+         f"(baselines fitted on the same {result['train_rows']} training rows as the model). "
+         "Scores are macro-F1 over the classes present in each test set; ECE is the expected "
+         "calibration error of emotiq's probabilities (15 bins)."),
+        main_table(result["records"], published),
+        "Macro-recall and accuracy of emotiq on single-label tasks:",
+        recall_table(result["records"]),
+        ("Emotions per text: the gold mean against the mean number emotiq predicts, both counted over "
+         "the emotions each test set annotates:"),
+        label_count_table(result["records"]),
+        per_class_table(result["records"]),
+    ]
 
 
 def write_metrics(folder: Path, model: EmotiqModel, result: dict[str, Any]) -> None:
