@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from emotiq.decode import complaint_decision, emotion_decisions
+from emotiq.heads import role_decoder
 from emotiq.model import EmotiqModel
 from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS
 from emotiq.training.baselines import head_data, linear_baseline, tfidf_features
@@ -169,6 +170,23 @@ def evaluate_sets(systems: dict[str, Probs], test: pd.DataFrame, ekman: pd.DataF
     return records
 
 
+def complaint_consistency(model: EmotiqModel, probs: Probs) -> dict[str, int]:
+    """Count texts whose complaint fields contradict each other, decoded as ``analyze`` decodes them.
+
+    A contradiction is ``is_complaint`` disagreeing with the probability and its threshold, or
+    with a severity above 0.
+    """
+    if "complaint" not in model.heads:
+        return {"texts": 0, "contradictions": 0}
+    decoder = role_decoder("complaint")
+    spec = model.heads["complaint"].spec
+    bad = 0
+    for row in probs["complaint"]:
+        c = decoder(spec, row)["complaint"]
+        bad += c.is_complaint != (c.probability >= spec.threshold) or c.is_complaint != (c.severity > 0)
+    return {"texts": len(probs["complaint"]), "contradictions": int(bad)}
+
+
 def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | None = None,
                    previous: str | Path | None = None) -> dict[str, Any]:
     """Evaluate the model in ``model_dir`` (and a ``previous`` model folder beside it);
@@ -187,7 +205,8 @@ def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | N
     thresholds = {name: np.asarray(m.heads["emotion"].spec.thresholds())
                   for name, m in (("emotiq", model), ("previous", before)) if m is not None and "emotion" in m.heads}
     records = evaluate_sets(systems, test, ekman, thresholds)
-    result = {"model": model.config.name, "previous": str(previous) if previous else None, "records": records, "test_rows": len(test), "train_rows": len(train),
+    result = {"model": model.config.name, "previous": str(previous) if previous else None, "records": records,
+              "test_rows": len(test), "train_rows": len(train), "consistency": complaint_consistency(model, systems["emotiq"]),
               "seconds": round(time.perf_counter() - start, 1), "published": {f"{k[0]}/{k[1]}": v for k, v in PUBLISHED.items()}}
     from emotiq.behaviour import run_suite
     from emotiq.behaviour.record import RECORD_PRECISION

@@ -1,0 +1,55 @@
+"""Decoding head outputs: complaint fields never contradict, emotion sets stay small and neutral stays alone."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from emotiq.decode import complaint_decision, complaint_fields, emotion_decisions
+from emotiq.heads import HeadSpec
+from emotiq.schema import EMOTION_LABELS, SEVERITY_LABELS
+from tests.conftest import REPO
+
+COMPLAINT = HeadSpec(name="complaint", role="complaint", kind="softmax", labels=list(SEVERITY_LABELS))
+
+
+def test_complaint_fields_agree_for_any_probabilities():
+    rng = np.random.default_rng(0)
+    rows = rng.dirichlet(np.ones(5) * 0.5, size=5000)
+    rows[:10] = [0.35, 0.2, 0.15, 0.15, 0.15]  # complaint 0.65, but no_complaint is the single most likely level
+    for row in rows:
+        c = complaint_fields(COMPLAINT, row)["complaint"]
+        assert c.is_complaint == (c.probability >= COMPLAINT.threshold) == (c.severity > 0)
+        assert c.severity_label == SEVERITY_LABELS[c.severity]
+    is_complaint, level = complaint_decision(np.array([[0.35, 0.2, 0.15, 0.15, 0.15]]), 0.5)
+    assert is_complaint[0] and level[0] == 1
+
+
+def test_emotion_sets_have_one_label_at_least_and_neutral_alone():
+    thresholds = np.full(len(EMOTION_LABELS), 0.5)
+    n = EMOTION_LABELS.index("neutral")
+    probs = np.zeros((3, len(EMOTION_LABELS)))
+    probs[0, [0, n]] = [0.6, 0.9]  # neutral most probable: neutral only
+    probs[1, [0, 3, n]] = [0.9, 0.7, 0.6]  # emotions win: neutral dropped
+    probs[2, 4] = 0.2  # nothing over threshold: the most probable label
+    chosen = emotion_decisions(probs, EMOTION_LABELS, thresholds)
+    assert [np.flatnonzero(r).tolist() for r in chosen] == [[n], [0, 3], [4]]
+
+
+@pytest.mark.skipif(not (REPO / "models" / "emotiq-small" / "metrics.json").exists(), reason="bundled model has no metrics.json")
+def test_evaluation_found_no_contradiction_on_the_test_sets():
+    metrics = json.loads((REPO / "models" / "emotiq-small" / "metrics.json").read_text())
+    if "consistency" not in metrics:
+        pytest.skip("the bundled model was evaluated before the consistency check existed")
+    assert metrics["consistency"]["texts"] == metrics["test_rows"] > 10_000
+    assert metrics["consistency"]["contradictions"] == 0
+
+
+def test_bundled_model_complaint_fields_agree(model):
+    texts = ["Waardeloos, nooit meer.", "Het pakket kwam dinsdag.", "Where is my refund??", "Thanks, all sorted!",
+             "Ik wacht al drie weken op mijn terugbetaling en niemand reageert.", "Not bad at all", ""]
+    for r in model.analyze(texts):
+        c = r.complaint
+        assert c.is_complaint == (c.severity > 0) == (c.probability >= 0.5)

