@@ -144,18 +144,20 @@ def train(
     permissive_only: Annotated[bool, typer.Option(help="Leave out sets without a clear commercial-use licence.")] = False,
     epochs: Annotated[int | None, typer.Option(help="Override the config's epochs.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the interrupted run whose checkpoint folder (<output>-checkpoints) this is.")] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for training (default: the config's, else torch's).")] = None,
 ) -> None:
     """Rebuild the default multi-task model from the labelled sets (fixed seed); resumable."""
     from emotiq.training.train import TrainConfig, resume_training, run_training
 
     if resume is not None:
-        resume_training(resume)
-        typer.echo(f"resumed {resume} and saved the model")
+        model = resume_training(resume, threads=threads)
+        typer.echo(f"resumed {resume} and saved {model.config.name}")
         return
     settings = TrainConfig.from_file(config)
     settings.data_root = str(data_root) if data_root else settings.data_root
     settings.permissive_only = permissive_only or settings.permissive_only
     settings.loop.epochs = epochs or settings.loop.epochs
+    settings.loop.threads = threads if threads is not None else settings.loop.threads
     run_training(settings, output)
     typer.echo(f"saved {output}")
 

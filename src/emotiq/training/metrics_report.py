@@ -98,9 +98,9 @@ def _test_set_parts(result: dict[str, Any]) -> list[str]:
          "the emotions each test set annotates:"),
         label_count_table(result["records"]),
         per_class_table(result["records"]),
-        *([f"Complaint outputs checked on all {result['consistency']['texts']} test texts: "
+        *([(f"Complaint outputs checked on all {result['consistency']['texts']} test texts: "
            f"{result['consistency']['contradictions']} where `is_complaint`, the complaint probability "
-           "and the severity disagree."] if "consistency" in result else []),
+           "and the severity disagree.")] if "consistency" in result else []),
     ]
 
 

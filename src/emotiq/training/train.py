@@ -153,11 +153,16 @@ def run_training(config: TrainConfig, output: str | Path, *, resume: bool = Fals
     return model
 
 
-def resume_training(checkpoints: str | Path) -> EmotiqModel:
-    """Continue the interrupted run whose checkpoint folder is ``checkpoints``; returns the saved model."""
+def resume_training(checkpoints: str | Path, *, threads: int | None = None) -> EmotiqModel:
+    """Continue the interrupted run whose checkpoint folder is ``checkpoints``; returns the saved model.
+
+    ``threads`` changes the CPU threads of the rest of the run (the result then differs from an
+    unbroken run by floating-point rounding only).
+    """
     record = load_checkpoint(checkpoints).record
     data = dict(record["config"])
     loop = LoopSettings(**data.pop("loop"))
+    loop.threads = threads if threads is not None else loop.threads
     output = Path(record["output"])
     if checkpoint_folder(output).resolve() != Path(checkpoints).resolve():
         output = Path(checkpoints).with_name(Path(checkpoints).name.removesuffix("-checkpoints"))
