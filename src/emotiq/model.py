@@ -95,7 +95,7 @@ class EmotiqModel:
     # -- inference ------------------------------------------------------------------
     def analyze(self, texts: Any, *, batch_size: int = 64, tasks: Iterable[str] | None = None, sentences: bool = False,
                 text_column: str | None = None, errors: str = "raise", max_chars: int = DEFAULT_MAX_CHARS,
-                device: str | None = None, precision: str | None = None) -> Analysis | list[Analysis]:
+                device: str | None = None, precision: str | None = None, explain: bool = False) -> Analysis | list[Analysis]:
         """Score one text or many.
 
         Args:
@@ -117,6 +117,10 @@ class EmotiqModel:
             device: Run on this device from now on (``"cpu"``, ``"cuda"``, ``"auto"``).
             precision: Run in this precision from now on (``"auto"``, ``"fp32"``,
                 ``"bf16"``, ``"fp16"``, ``"int8"``).
+            explain: Also fill ``Analysis.evidence``: the words and short phrases
+                that moved the sentiment, complaint and top-emotion scores, found
+                by leaving each out (:mod:`emotiq.explain`; at most 17 extra
+                encoder passes per text, the first 2,000 characters of a text).
 
         Raises:
             TypeError: ``texts`` is None or bytes, or (with ``errors="raise"``) an
@@ -125,15 +129,15 @@ class EmotiqModel:
         if device or precision:
             self.to(device, precision=precision)
         if isinstance(texts, str):
-            return self._analyze_batch([(texts, None)], batch_size, tasks, sentences, max_chars)[0]
+            return self._analyze_batch([(texts, None)], batch_size, tasks, sentences, max_chars, explain)[0]
         self._check_errors_mode(errors)
         items, allow_missing = iter_items(texts, text_column=text_column)
         checked = list(validated(items, allow_missing, errors))
-        return self._analyze_batch(checked, batch_size, tasks, sentences, max_chars)
+        return self._analyze_batch(checked, batch_size, tasks, sentences, max_chars, explain)
 
     def analyze_iter(self, texts: Iterable[Any], *, batch_size: int = 64, tasks: Iterable[str] | None = None,
                      sentences: bool = False, errors: str = "flag", max_chars: int = DEFAULT_MAX_CHARS,
-                     window: int = _STREAM_WINDOW) -> Iterator[Analysis]:
+                     window: int = _STREAM_WINDOW, explain: bool = False) -> Iterator[Analysis]:
         """Yield one :class:`Analysis` per input, in order, reading ``window`` texts at a time.
 
         Memory stays bounded however long ``texts`` is. Unlike :meth:`analyze`,
@@ -143,7 +147,7 @@ class EmotiqModel:
         items, allow_missing = iter_items(texts)
         checked = validated(items, allow_missing, errors)
         while block := list(itertools.islice(checked, window)):
-            yield from self._analyze_batch(block, batch_size, tasks, sentences, max_chars)
+            yield from self._analyze_batch(block, batch_size, tasks, sentences, max_chars, explain)
 
     def analyze_df(self, df: Any, text_column: str, *, prefix: str = "", **options: Any) -> Any:
         """Return a copy of ``df`` with score columns (see :meth:`Analysis.to_dict`) added."""
@@ -198,12 +202,23 @@ class EmotiqModel:
         return wanted
 
     def _analyze_batch(self, items: list[tuple[str | None, str | None]], batch_size: int, tasks: Iterable[str] | None,
-                       sentences: bool, max_chars: int) -> list[Analysis]:
+                       sentences: bool, max_chars: int, explain: bool = False) -> list[Analysis]:
+        return self._analyze_with_vectors(items, batch_size, tasks, sentences, max_chars, explain)[0]
+
+    def _analyze_with_vectors(self, items: list[tuple[str | None, str | None]], batch_size: int, tasks: Iterable[str] | None,
+                              sentences: bool, max_chars: int, explain: bool = False) -> tuple[list[Analysis], np.ndarray]:
+        """Results and the document vectors they came from (one encoder pass for both)."""
         heads = self._select_heads(tasks)
         docs, pooled = self._encode(items, batch_size, sentences, max_chars)
-        probs = self._head_probabilities(document_vectors(docs, pooled), heads)
+        vectors = document_vectors(docs, pooled)
+        probs = self._head_probabilities(vectors, heads)
         sentence_probs = self._head_probabilities(pooled, heads) if sentences else {}
-        return [self._result(i, doc, probs, sentence_probs, heads) for i, doc in enumerate(docs)]
+        results = [self._result(i, doc, probs, sentence_probs, heads) for i, doc in enumerate(docs)]
+        if explain:
+            from emotiq.explain import with_evidence
+
+            results = with_evidence(self, results, tasks=heads, batch_size=batch_size)
+        return results, vectors.numpy()
 
     def _encode(self, items: list[tuple[str | None, str | None]], batch_size: int, sentences: bool,
                 max_chars: int) -> tuple[list[Document], torch.Tensor]:
