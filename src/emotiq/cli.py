@@ -59,6 +59,7 @@ def analyze(
     model: ModelOption = None,
     sentences: Annotated[bool, typer.Option(help="Also score each sentence.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per text.")] = False,
+    explain: Annotated[bool, typer.Option(help="Also find the words behind each score and mark them in the text.")] = False,
     device: DeviceOption = "cpu",
     precision: PrecisionOption = "auto",
     threads: ThreadsOption = None,
@@ -70,8 +71,31 @@ def analyze(
     if texts == ["-"]:
         texts = [line.rstrip("\n") for line in sys.stdin]
     scorer = emotiq.load(model, device=device, precision=precision, threads=threads, compile=compile)
-    for result in scorer.analyze(texts, sentences=sentences):
+    for result in scorer.analyze(texts, sentences=sentences, explain=explain):
         typer.echo(json.dumps(result.asdict(), ensure_ascii=False) if as_json else _summary(result))
+
+
+SHOWN_CHARS = 400
+"""Characters of a text printed with its evidence marked."""
+
+
+def _evidence_lines(text: str, evidence: Any) -> list[str]:
+    """The text with the evidence of its headline score marked, then the strongest spans per task."""
+    from emotiq.explain.marking import mark_spans
+
+    if not evidence.tasks:
+        return [f"evidence: {evidence.status} ({evidence.message})"]
+    headline = evidence.tasks.get("complaint")
+    if headline is None or headline.label != "complaint":
+        headline = evidence.tasks.get("sentiment") or next(iter(evidence.tasks.values()))
+    cut = text[:SHOWN_CHARS]
+    shown = mark_spans(cut, headline.top(3)) + ("..." if len(text) > SHOWN_CHARS else "")
+    lines = [f"evidence for {headline.task}={headline.label}: {shown}"]
+    for task in evidence.tasks.values():
+        lines.append(f"  {task.task}={task.label} ({task.probability:.2f}): " + (evidence.summary(task.task) or "-"))
+    if evidence.message:
+        lines.append(f"  ({evidence.message})")
+    return lines
 
 
 def _summary(result: Any) -> str:
@@ -85,7 +109,10 @@ def _summary(result: Any) -> str:
     if result.status != "ok":
         parts.append(f"status={result.status}")
     text = result.text if len(result.text) <= 60 else result.text[:57] + "..."
-    return f"{text!r}\n    " + "  ".join(parts)
+    lines = [f"{text!r}", "    " + "  ".join(parts)]
+    if result.evidence is not None:
+        lines += ["    " + line for line in _evidence_lines(result.text, result.evidence)]
+    return "\n".join(lines)
 
 
 @app.command()

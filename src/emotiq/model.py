@@ -45,6 +45,7 @@ class EmotiqModel:
         self.heads = heads.eval()
         self._runner_options: dict[str, Any] = {"device": device, "precision": precision, "compile": compile}
         self._runner: EncoderRunner | None = None
+        self._base: EmotiqModel | None = None
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -79,6 +80,16 @@ class EmotiqModel:
         if self._runner is None:
             self._runner = EncoderRunner(self.encoder, **self._runner_options)
         return self._runner
+
+    @property
+    def base_model(self) -> EmotiqModel:
+        """This model's heads over the base encoder before fine-tuning (for topic vectors); loaded on first use."""
+        if not self.config.encoder_params:  # the encoder was not adapted: it is the base encoder
+            return self
+        if self._base is None:
+            encoder = load_text_encoder(self.config.base, prefix=self.config.prefix, max_length=self.config.max_length)
+            self._base = EmotiqModel(self.config, encoder, self.heads, **self._runner_options)
+        return self._base
 
     @property
     def head_specs(self) -> list[HeadSpec]:
@@ -163,8 +174,76 @@ class EmotiqModel:
             raise InputError(f"score columns {clash} already exist in the DataFrame; pass prefix='emotiq_'")
         return pd.concat([df, scores], axis=1)
 
-    def embed(self, texts: list[str], *, batch_size: int = 64, max_chars: int = DEFAULT_MAX_CHARS) -> np.ndarray:
-        """Mean-pooled encoder vectors, one row per text (zeros for texts with nothing to score)."""
+    def themes(self, texts: Any, *, subset: str = "complaints", n_themes: int | None = None, method: str = "kmeans",
+               seed: int = 0, max_themes: int | None = None, times: Any = None, batch_size: int = 64,
+               text_column: str | None = None) -> Any:
+        """Group texts (by default the complaints among them) into themes.
+
+        Args:
+            texts: A list, Series, array or Dataset of str (scored first), or the
+                :class:`Analysis` results of an earlier :meth:`analyze`.
+            subset: ``"complaints"`` (default), ``"negative"`` or ``"all"``.
+            n_themes: Number of themes; by default chosen by silhouette (4-12).
+            method: ``"kmeans"`` (default), ``"agglomerative"`` or ``"hdbscan"``.
+            seed: The same texts and seed give the same themes.
+            max_themes: Most themes tried when choosing automatically (default 12).
+            times: One date per text: each theme gets a trend per week or month.
+            batch_size: Most sequences per encoder batch.
+            text_column: Column to read from a DataFrame or Dataset.
+
+        Returns:
+            A :class:`~emotiq.themes.ThemeSet`; its ``status`` and ``message`` say
+            when there was nothing or too little to group.
+        """
+        import dataclasses
+
+        from emotiq.themes import MAX_THEMES, find_themes
+        from emotiq.themes.select import DESCRIPTIONS, selected
+
+        if isinstance(texts, str):
+            raise TypeError("themes need several texts: pass a list of str, not one str")
+        if isinstance(texts, list | tuple) and texts and all(isinstance(r, Analysis) for r in texts):
+            results = list(texts)
+        else:
+            items, allow_missing = iter_items(texts, text_column=text_column)
+            results = self._analyze_batch(list(validated(items, allow_missing, "raise")), batch_size, None, False, DEFAULT_MAX_CHARS)
+        times = list(times) if times is not None else None
+        if times is not None and len(times) != len(results):
+            raise InputError(f"times has {len(times)} values for {len(results)} texts; give one per text")
+        rows = selected(results, subset)
+        picked = [results[i] for i in rows]
+        vectors = self.embed([r.text for r in picked], batch_size=batch_size, space="topic")
+        found = find_themes(
+            [r.text for r in picked], vectors, n_themes=n_themes, method=method, seed=seed,
+            max_themes=max_themes or MAX_THEMES, ids=rows, languages=[r.language for r in picked],
+            sentiment=[r.sentiment.score if r.sentiment else None for r in picked],
+            complaint=[r.complaint.is_complaint if r.complaint else None for r in picked],
+            severity=[r.complaint.expected_severity if r.complaint else None for r in picked],
+            times=[times[i] for i in rows] if times is not None else None)
+        if not rows:
+            scored = sum(r.status == "ok" for r in results)
+            why = (f"none of the {len(results)} texts {DESCRIPTIONS[subset]}" if scored else
+                   f"no text to group: all {len(results)} texts are empty or could not be scored")
+            hint = "; pass subset='all' to group every text" if scored and subset != "all" else ""
+            found = dataclasses.replace(found, message=why + hint)
+        full = [-1] * len(results)
+        for i, theme in zip(rows, found.assignments):
+            full[i] = theme
+        return dataclasses.replace(found, n_texts=len(results), assignments=tuple(full))
+
+    def embed(self, texts: list[str], *, batch_size: int = 64, max_chars: int = DEFAULT_MAX_CHARS, space: str = "model") -> np.ndarray:
+        """Mean-pooled encoder vectors, one row per text (zeros for texts with nothing to score).
+
+        ``space="model"`` (default) gives the fine-tuned encoder's vectors that the
+        heads read, which are shaped by sentiment, emotion and complaint;
+        ``space="topic"`` gives the base encoder's vectors (before fine-tuning),
+        which keep what a text is about and group texts by topic far better
+        (see ``benchmarks/results/themes.md``). The base encoder is loaded on first use.
+        """
+        if space == "topic":
+            return self.base_model.embed(texts, batch_size=batch_size, max_chars=max_chars)
+        if space != "model":
+            raise UnknownNameError(f"space={space!r}; use 'model' or 'topic'")
         docs, pooled = self._encode(list(validated(enumerate(texts), False, "raise")), batch_size, False, max_chars)
         return document_vectors(docs, pooled).numpy()
 
@@ -203,22 +282,16 @@ class EmotiqModel:
 
     def _analyze_batch(self, items: list[tuple[str | None, str | None]], batch_size: int, tasks: Iterable[str] | None,
                        sentences: bool, max_chars: int, explain: bool = False) -> list[Analysis]:
-        return self._analyze_with_vectors(items, batch_size, tasks, sentences, max_chars, explain)[0]
-
-    def _analyze_with_vectors(self, items: list[tuple[str | None, str | None]], batch_size: int, tasks: Iterable[str] | None,
-                              sentences: bool, max_chars: int, explain: bool = False) -> tuple[list[Analysis], np.ndarray]:
-        """Results and the document vectors they came from (one encoder pass for both)."""
         heads = self._select_heads(tasks)
         docs, pooled = self._encode(items, batch_size, sentences, max_chars)
-        vectors = document_vectors(docs, pooled)
-        probs = self._head_probabilities(vectors, heads)
+        probs = self._head_probabilities(document_vectors(docs, pooled), heads)
         sentence_probs = self._head_probabilities(pooled, heads) if sentences else {}
         results = [self._result(i, doc, probs, sentence_probs, heads) for i, doc in enumerate(docs)]
         if explain:
             from emotiq.explain import with_evidence
 
             results = with_evidence(self, results, tasks=heads, batch_size=batch_size)
-        return results, vectors.numpy()
+        return results
 
     def _encode(self, items: list[tuple[str | None, str | None]], batch_size: int, sentences: bool,
                 max_chars: int) -> tuple[list[Document], torch.Tensor]:
