@@ -95,8 +95,8 @@ def faithfulness(model: Any, texts: list[str], language: str, seed: int) -> list
             probs = target_probability(model, task, label, [t for _, v in chosen for t in v]).reshape(-1, 4)
             for (record, _), (p_rm, p_rm_rand, p_only, p_only_rand) in zip(chosen, probs):
                 p = record["p"]
-                records.append({**record, "comp": p - p_rm, "comp_random": p - p_rm_rand, "suff": p - p_only,
-                                "suff_random": p - p_only_rand})
+                records.append({**record, "comp": float(p - p_rm), "comp_random": float(p - p_rm_rand), "suff": float(p - p_only),
+                                "suff_random": float(p - p_only_rand)})
     return records
 
 
@@ -166,6 +166,7 @@ def main() -> None:
         Column("plain_ms", "analyze ms/text", "{:.1f}"), Column("explain_ms", "explain ms/text", "{:.1f}"),
         Column("ratio_batched", "× (batched)", "{:.1f}"), Column("plain_one_ms", "analyze ms (1/call)", "{:.1f}"),
         Column("explain_one_ms", "explain ms (1/call)", "{:.1f}"), Column("ratio_one_per_call", "× (1/call)", "{:.1f}")])
+    print(table, cost_table, sep="\n\n", flush=True)
     info = machine_info()
     markdown = f"""# Evidence: faithfulness and cost
 
