@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 
 import numpy as np
 from typer.testing import CliRunner
@@ -27,7 +28,7 @@ def test_long_texts_are_cut_into_at_most_budget_phrases():
     text = " ".join(f"w{i}" for i in range(50))
     spans = occlusion_spans(text, 16)
     assert len(spans) == 16 and spans[0][0] == 0 and spans[-1][1] == len(text)
-    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))
     assert len(occlusion_spans("twee woorden", 16)) == 2
 
 

@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("sklearn", reason="themes need scikit-learn (pip install 'emotiq[themes]')")
 
-from emotiq.errors import InputError, UnknownNameError  # noqa: E402
-from emotiq.themes import Theme, ThemeSet, find_themes  # noqa: E402
-from emotiq.themes.build import candidate_counts  # noqa: E402
-from emotiq.themes.keywords import stop_words, theme_keywords  # noqa: E402
+from emotiq.errors import InputError, UnknownNameError
+from emotiq.themes import Theme, ThemeSet, find_themes
+from emotiq.themes.build import candidate_counts
+from emotiq.themes.keywords import stop_words, theme_keywords
 
 TOPICS = {
     "nl": ["De factuur is te hoog, factuur klopt niet", "Weer een te hoge factuur ontvangen", "Factuur dubbel betaald, geld terug",

@@ -38,7 +38,7 @@ def candidate_counts(n_texts: int, n_distinct: int, max_themes: int) -> list[int
         return []
     if top - low < 16:
         return list(range(low, top + 1))
-    return sorted({int(round(k)) for k in np.geomspace(low, top, 16)})
+    return sorted({int(k) for k in np.geomspace(low, top, 16).round()})
 
 
 def _mean(values: Sequence[Any] | None, rows: np.ndarray) -> float | None:
