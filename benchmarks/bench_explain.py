@@ -187,6 +187,14 @@ spans are kept (lower is better). n: explained predictions (texts × tasks).
 ## Cost of explain=True
 
 {cost_table}
+
+## Method choice
+
+Word occlusion was the one method measured: it meets the target (top-3 evidence beats 3 random words
+on 85% or more of the explained predictions) at a bounded cost, it needs no new dependency, and it
+runs on the same batched bf16 engine as `analyze`. Captum (integrated gradients or occlusion over
+token embeddings) was not measured: it would need gradients through the fp32 `transformers` model
+instead of the engine, and integrated gradients costs one forward and backward pass per step.
 """
     write_results(HERE / "results" / "explain", markdown, {"machine": info, "args": vars(args), "faithfulness": rows,
                                                           "cost": costs, "records": records})

@@ -87,9 +87,10 @@ def banking77(model: Any, seed: int) -> list[dict[str, Any]]:
         started = time.perf_counter()
         found = find_themes(texts, vectors["topic"], seed=seed, max_themes=max_themes)
         record(f"find_themes (auto, max {max_themes})", "topic", started, np.array(found.assignments), found.chosen_by)
+    started = time.perf_counter()
     again = find_themes(texts, vectors["topic"], seed=seed, n_themes=77)
+    record("find_themes (n_themes=77)", "topic", started, np.array(again.assignments), "given")
     twice = find_themes(texts, vectors["topic"], seed=seed, n_themes=77)
-    record("find_themes (n_themes=77)", "topic", time.perf_counter(), np.array(again.assignments), "given")
     rows[-1]["same_twice"] = again.assignments == twice.assignments
     return rows
 
@@ -147,11 +148,19 @@ indicative). Seed {args.seed}. The methods were compared on the BANKING77 test s
 
 ## Choice and dependency weight
 
+k-means on the topic vectors is the default: it reaches NMI 0.70 and more with the number of groups set
+or chosen from a wide grid, scales linearly with the number of texts, and is seeded. Ward
+agglomerative clustering scored about the same on this set but needs memory quadratic in the number
+of texts; HDBSCAN found almost no dense groups in these vectors. The fine-tuned vectors group by
+sentiment rather than topic (k-means on them scores below TF-IDF). The automatic choice (silhouette
+among 4-12) finds far fewer groups than the 77 intents, so its NMI is not comparable with the rows
+where the number is set; with up to 100 groups tried it lands near 77.
+
 All methods above need only scikit-learn (the `emotiq[themes]` extra; scipy, joblib and threadpoolctl
 come with it) on top of emotiq's own encoder. BERTopic was not run: it would add bertopic,
 umap-learn, hdbscan, numba, llvmlite, pynndescent, plotly and sentence-transformers
-(`pip install --dry-run bertopic`), and its clustering step (HDBSCAN) and keywords (c-TF-IDF) are
-the ones measured here with scikit-learn on emotiq's vectors.
+(`pip install --dry-run bertopic`). Its default pipeline is UMAP + HDBSCAN + c-TF-IDF keywords;
+HDBSCAN (without UMAP) and c-TF-IDF are measured or used here through scikit-learn on emotiq's vectors.
 
 ## Orange Belgium customer tweets (Dutch, unlabelled)
 
