@@ -112,7 +112,7 @@ def test_report_shows_themes_and_highlights_evidence():
     page = render(filled_aggregator(), {"input": "x.csv"}, insights())
     assert "Themes in complaints" in page and "1. levering, laat" in page and "&lt;b&gt;te laat&lt;/b&gt;" in page
     assert "<mark>nooit</mark> meer!" in page and "<script>" not in page
-    assert "Complaints per theme per week" in page
+    assert 'alt="Themes over time"' in page and 'alt="Share of complaints per theme"' in page
 
 
 def test_report_without_scored_rows_says_so():
