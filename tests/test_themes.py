@@ -144,3 +144,18 @@ def test_model_themes_on_results_bad_inputs(model):
         model.themes("one text")
     with pytest.raises(InputError, match="times has 1 values for 2 texts"):
         model.themes(["a", "b"], times=["2025-01-01"])
+
+
+def test_cli_themes_prints_themes_of_an_export_and_names_bad_columns():
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from emotiq.cli import app
+
+    example = Path(__file__).resolve().parents[1] / "data" / "examples" / "feedback_export.csv"
+    result = CliRunner().invoke(app, ["themes", str(example), "--n-themes", "2", "--time-column", "created_at"])
+    assert result.exit_code == 0, result.output
+    assert "2 themes in" in result.output and "customer_message" in result.output and "keywords:" in result.output
+    bad = CliRunner().invoke(app, ["themes", str(example), "--text-column", "nope"])
+    assert bad.exit_code == 2 and "nope" in bad.output and "customer_message" in bad.output

@@ -143,6 +143,43 @@ def score(
 
 @app.command()
 @friendly_errors
+def themes(
+    input: Annotated[Path, typer.Argument(help="Export to read: .csv/.tsv/.txt, .xlsx, .parquet or .jsonl.")],
+    text_column: Annotated[str | None, typer.Option(help="Column with the feedback text (default: detected).")] = None,
+    time_column: Annotated[str | None, typer.Option(help="Dates of the rows: each theme gets a trend per week or month.")] = None,
+    sheet: Annotated[str | None, typer.Option(help="Worksheet name or 0-based index (.xlsx).")] = None,
+    subset: Annotated[str, typer.Option(help="complaints, negative or all.")] = "complaints",
+    n_themes: Annotated[int | None, typer.Option(help="Number of themes (default: chosen by silhouette, 4-12).")] = None,
+    method: Annotated[str, typer.Option(help="kmeans, agglomerative or hdbscan.")] = "kmeans",
+    seed: Annotated[int, typer.Option(help="Same input and seed give the same themes.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the themes as one JSON object.")] = False,
+    model: ModelOption = None,
+) -> None:
+    """Group the complaints (or all texts) of an export into themes and print them."""
+    import emotiq
+    from emotiq.io.readers import read_texts
+
+    column, texts, times = read_texts(input, text_column=text_column, time_column=time_column,
+                                      sheet=sheet)
+    found = emotiq.load(model).themes(texts, subset=subset, n_themes=n_themes, method=method, seed=seed, times=times)
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in found.asdict().items() if k != "assignments"}, ensure_ascii=False))
+        return
+    typer.echo(f"{len(found)} themes in {found.n_grouped:,} of {found.n_texts:,} texts of column {column!r} "
+               f"({found.method}, {found.chosen_by})")
+    for note in (found.message, *found.notes):
+        if note:
+            typer.echo(f"note: {note}")
+    for theme in found:
+        sentiment = "-" if theme.mean_sentiment is None else f"{theme.mean_sentiment:+.2f}"
+        typer.echo(f"\n{theme.id + 1}. {theme.label}  ({theme.size:,} texts, {theme.share:.0%}, sentiment {sentiment})")
+        typer.echo(f"   keywords: {', '.join(theme.keywords)}")
+        for quote in theme.quotes[:3]:
+            typer.echo(f"   - {quote[:160]}")
+
+
+@app.command()
+@friendly_errors
 def info(model: ModelOption = None) -> None:
     """Show a model's heads, labels, base and the versions that wrote it."""
     import emotiq

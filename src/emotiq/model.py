@@ -6,7 +6,7 @@ import itertools
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -22,6 +22,9 @@ from emotiq.inputs import iter_items, validated
 from emotiq.model_io import ModelConfig
 from emotiq.schema import Analysis, SentenceScore
 from emotiq.text.normalize import DEFAULT_MAX_CHARS
+
+if TYPE_CHECKING:
+    from emotiq.themes import ThemeSet
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +179,7 @@ class EmotiqModel:
 
     def themes(self, texts: Any, *, subset: str = "complaints", n_themes: int | None = None, method: str = "kmeans",
                seed: int = 0, max_themes: int | None = None, times: Any = None, batch_size: int = 64,
-               text_column: str | None = None) -> Any:
+               text_column: str | None = None) -> ThemeSet:
         """Group texts (by default the complaints among them) into themes.
 
         Args:
@@ -195,10 +198,7 @@ class EmotiqModel:
             A :class:`~emotiq.themes.ThemeSet`; its ``status`` and ``message`` say
             when there was nothing or too little to group.
         """
-        import dataclasses
-
-        from emotiq.themes import MAX_THEMES, find_themes
-        from emotiq.themes.select import DESCRIPTIONS, selected
+        from emotiq.themes.scored import themes_of_results
 
         if isinstance(texts, str):
             raise TypeError("themes need several texts: pass a list of str, not one str")
@@ -207,29 +207,8 @@ class EmotiqModel:
         else:
             items, allow_missing = iter_items(texts, text_column=text_column)
             results = self._analyze_batch(list(validated(items, allow_missing, "raise")), batch_size, None, False, DEFAULT_MAX_CHARS)
-        times = list(times) if times is not None else None
-        if times is not None and len(times) != len(results):
-            raise InputError(f"times has {len(times)} values for {len(results)} texts; give one per text")
-        rows = selected(results, subset)
-        picked = [results[i] for i in rows]
-        vectors = self.embed([r.text for r in picked], batch_size=batch_size, space="topic")
-        found = find_themes(
-            [r.text for r in picked], vectors, n_themes=n_themes, method=method, seed=seed,
-            max_themes=max_themes or MAX_THEMES, ids=rows, languages=[r.language for r in picked],
-            sentiment=[r.sentiment.score if r.sentiment else None for r in picked],
-            complaint=[r.complaint.is_complaint if r.complaint else None for r in picked],
-            severity=[r.complaint.expected_severity if r.complaint else None for r in picked],
-            times=[times[i] for i in rows] if times is not None else None)
-        if not rows:
-            scored = sum(r.status == "ok" for r in results)
-            why = (f"none of the {len(results)} texts {DESCRIPTIONS[subset]}" if scored else
-                   f"no text to group: all {len(results)} texts are empty or could not be scored")
-            hint = "; pass subset='all' to group every text" if scored and subset != "all" else ""
-            found = dataclasses.replace(found, message=why + hint)
-        full = [-1] * len(results)
-        for i, theme in zip(rows, found.assignments):
-            full[i] = theme
-        return dataclasses.replace(found, n_texts=len(results), assignments=tuple(full))
+        return themes_of_results(self, results, subset=subset, n_themes=n_themes, method=method, seed=seed, max_themes=max_themes,
+                                 times=list(times) if times is not None else None, batch_size=batch_size)
 
     def embed(self, texts: list[str], *, batch_size: int = 64, max_chars: int = DEFAULT_MAX_CHARS, space: str = "model") -> np.ndarray:
         """Mean-pooled encoder vectors, one row per text (zeros for texts with nothing to score).
