@@ -6,6 +6,7 @@ import html
 import itertools
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from emotiq.cli import app
@@ -77,6 +78,7 @@ def test_explain_on_empty_text_gives_empty_evidence_with_a_reason(model):
         assert result.evidence.status == "empty" and result.evidence.tasks == {} and result.evidence.message
 
 
+@pytest.mark.slow
 def test_explain_on_a_one_megabyte_text_is_truncated_and_says_so(model):
     text = ("De levering was te laat en niemand belt terug. " * 22000)[:1_000_000]
     result = model.analyze(text, explain=True)
