@@ -12,19 +12,13 @@ from collections.abc import Callable
 import numpy as np
 
 from emotiq.heads import HeadSpec
+from emotiq.registry import registrar
 
 Target = Callable[[HeadSpec, np.ndarray], tuple[str, np.ndarray]]
 TARGETS: dict[str, Target] = {}
 
-
-def register_target(role: str) -> Callable[[Target], Target]:
-    """Decorator registering the target of a head role."""
-
-    def wrap(func: Target) -> Target:
-        TARGETS[role] = func
-        return func
-
-    return wrap
+register_target = registrar(TARGETS)
+"""Decorator registering the target of a head role: ``@register_target("sentiment")``."""
 
 
 def _column(spec: HeadSpec, probs: np.ndarray, index: int) -> tuple[str, np.ndarray]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emotiq.errors import UnknownNameError
+from emotiq.registry import registrar
 
 
 @dataclass(frozen=True)
@@ -24,15 +25,8 @@ Fit = Callable[[np.ndarray, int], np.ndarray]
 Clusterer = Callable[[np.ndarray, "int | None", list[int], int], Clustering]
 CLUSTERERS: dict[str, Clusterer] = {}
 
-
-def register_clusterer(name: str) -> Callable[[Clusterer], Clusterer]:
-    """Decorator registering a clusterer: ``(vectors, n_themes or None, candidate counts, seed) -> Clustering``."""
-
-    def wrap(func: Clusterer) -> Clusterer:
-        CLUSTERERS[name] = func
-        return func
-
-    return wrap
+register_clusterer = registrar(CLUSTERERS)
+"""Decorator registering a clusterer: ``(vectors, n_themes or None, candidate counts, seed) -> Clustering``."""
 
 
 def clusterer(name: str) -> Clusterer:
