@@ -13,7 +13,9 @@ import pytest
 from emotiq.io import score_file
 from emotiq.report import ReportAggregator, render, write_report
 from emotiq.report.aggregate import OTHER, to_days
+from emotiq.report.insights import Insights
 from emotiq.report.timeline import by_period, period_unit
+from emotiq.schema import Evidence, EvidenceSpan, TaskEvidence
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "examples" / "feedback_export.csv"
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
@@ -77,6 +79,42 @@ def test_report_is_self_contained_and_escapes_texts(tmp_path):
     assert write_report(filled_aggregator(), tmp_path / "sub" / "r.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
+def test_aggregator_keeps_a_fixed_bounded_sample_of_complaints_for_themes():
+    agg = ReportAggregator()
+    agg.theme_sample_size = 3
+    rows = [row("negative", "", True, 2.0, "blame") for _ in range(10)]
+    agg.add(rows, [f"klacht {i}" for i in range(10)], times=None)
+    again = ReportAggregator()
+    again.theme_sample_size = 3
+    again.add(rows[:4], [f"klacht {i}" for i in range(4)])
+    again = ReportAggregator.from_state(json.loads(json.dumps(again.state())))
+    again.theme_sample_size = 3
+    again.add(rows[4:], [f"klacht {i}" for i in range(4, 10)], first_row=4)
+    sample = agg.complaint_sample()
+    assert len(sample) == 3 and sample == again.complaint_sample() and [s["row"] for s in sample] == sorted(s["row"] for s in sample)
+
+
+def insights():
+    from emotiq.themes import Theme, ThemeSet
+
+    theme = Theme(id=0, label="levering, laat", keywords=("levering", "laat"), size=2, share=1.0, language="nl",
+                  quotes=("<b>te laat</b>",), members=(1, 3), mean_sentiment=-0.7, complaint_rate=1.0, mean_severity=2.5,
+                  trend={"2025-03-03": 1, "2025-05-19": 1})
+    themes = ThemeSet(themes=(theme,), status="ok", method="kmeans", chosen_by="given", n_texts=2, n_grouped=2, seed=0,
+                      period_unit="week")
+    text = "<script>alert('x')</script> & nooit meer!"
+    start = text.index("nooit")
+    task = TaskEvidence("complaint", "complaint", 0.9, (EvidenceSpan("nooit", start, start + 5, 0.4),))
+    return Insights(themes=themes, evidence={1: Evidence("ok", "word-occlusion", {"complaint": task}, len(text))})
+
+
+def test_report_shows_themes_and_highlights_evidence():
+    page = render(filled_aggregator(), {"input": "x.csv"}, insights())
+    assert "Themes in complaints" in page and "1. levering, laat" in page and "&lt;b&gt;te laat&lt;/b&gt;" in page
+    assert "<mark>nooit</mark> meer!" in page and "<script>" not in page
+    assert 'alt="Themes over time"' in page and 'alt="Share of complaints per theme"' in page
+
+
 def test_report_without_scored_rows_says_so():
     agg = ReportAggregator()
     agg.add([row(status="empty")], [""])
@@ -94,14 +132,16 @@ def example_report(model, tmp_path_factory):
 def test_score_file_writes_the_report(example_report):
     page = example_report.read_text(encoding="utf-8")
     for heading in ("Sentiment by channel", "Emotions by channel", "Complaint rate by channel", "Severity per week",
-                    "Most severe complaints", "customer_message"):
+                    "Most severe complaints", "customer_message", "Themes in complaints", "Share of complaints per theme"):
         assert heading in page
-    assert page.count("<img ") >= 10
+    assert page.count("<img ") >= 11 and "<mark>" in page
 
 
 PROBE = """<script>window.addEventListener("load", () => {
   const images = [...document.images];
-  const result = {images: images.length, loaded: images.filter(i => i.complete && i.naturalWidth > 0).length};
+  const result = {images: images.length, loaded: images.filter(i => i.complete && i.naturalWidth > 0).length,
+                  themes: document.querySelectorAll("table.themes tbody tr").length,
+                  marks: [...document.querySelectorAll("mark")].filter(m => m.getBoundingClientRect().width > 0).length};
   const pre = document.createElement("pre");
   pre.id = "probe-result";
   pre.textContent = JSON.stringify(result);
@@ -123,7 +163,8 @@ def test_report_renders_with_its_images_in_headless_chromium(example_report, tmp
     found = re.search(r'<pre id="probe-result">(.*?)</pre>', dom)
     assert found, dom[-500:]
     result = json.loads(found.group(1))
-    assert result["images"] >= 10 and result["loaded"] == result["images"]
+    assert result["images"] >= 11 and result["loaded"] == result["images"]
+    assert result["themes"] >= 1 and result["marks"] >= 1
 
     from PIL import Image
 

@@ -13,7 +13,18 @@ import logging
 from emotiq._version import __version__
 from emotiq.api import available_models, load
 from emotiq.model import EmotiqModel
-from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS, Analysis, Complaint, LabelScores, Sentiment
+from emotiq.schema import (
+    EMOTION_LABELS,
+    SENTIMENT_LABELS,
+    SEVERITY_LABELS,
+    Analysis,
+    Complaint,
+    Evidence,
+    EvidenceSpan,
+    LabelScores,
+    Sentiment,
+    TaskEvidence,
+)
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -22,6 +33,8 @@ _LAZY = {
     "ScoreSummary": "emotiq.io",
     "finetune": "emotiq.training.finetune",
     "FinetuneResult": "emotiq.training.finetune",
+    "Theme": "emotiq.themes",
+    "ThemeSet": "emotiq.themes",
 }
 
 
@@ -40,10 +53,15 @@ __all__ = [
     "Analysis",
     "Complaint",
     "EmotiqModel",
+    "Evidence",
+    "EvidenceSpan",
     "FinetuneResult",
     "LabelScores",
     "ScoreSummary",
     "Sentiment",
+    "TaskEvidence",
+    "Theme",
+    "ThemeSet",
     "__version__",
     "available_models",
     "finetune",

@@ -59,6 +59,7 @@ def analyze(
     model: ModelOption = None,
     sentences: Annotated[bool, typer.Option(help="Also score each sentence.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per text.")] = False,
+    explain: Annotated[bool, typer.Option(help="Also find the words behind each score and mark them in the text.")] = False,
     device: DeviceOption = "cpu",
     precision: PrecisionOption = "auto",
     threads: ThreadsOption = None,
@@ -70,8 +71,31 @@ def analyze(
     if texts == ["-"]:
         texts = [line.rstrip("\n") for line in sys.stdin]
     scorer = emotiq.load(model, device=device, precision=precision, threads=threads, compile=compile)
-    for result in scorer.analyze(texts, sentences=sentences):
+    for result in scorer.analyze(texts, sentences=sentences, explain=explain):
         typer.echo(json.dumps(result.asdict(), ensure_ascii=False) if as_json else _summary(result))
+
+
+SHOWN_CHARS = 400
+"""Characters of a text printed with its evidence marked."""
+
+
+def _evidence_lines(text: str, evidence: Any) -> list[str]:
+    """The text with the evidence of its headline score marked, then the strongest spans per task."""
+    from emotiq.explain.marking import mark_spans
+
+    if not evidence.tasks:
+        return [f"evidence: {evidence.status} ({evidence.message})"]
+    headline = evidence.tasks.get("complaint")
+    if headline is None or headline.label != "complaint":
+        headline = evidence.tasks.get("sentiment") or next(iter(evidence.tasks.values()))
+    cut = text[:SHOWN_CHARS]
+    shown = mark_spans(cut, headline.top(3)) + ("..." if len(text) > SHOWN_CHARS else "")
+    lines = [f"evidence for {headline.task}={headline.label}: {shown}"]
+    for task in evidence.tasks.values():
+        lines.append(f"  {task.task}={task.label} ({task.probability:.2f}): " + (evidence.summary(task.task) or "-"))
+    if evidence.message:
+        lines.append(f"  ({evidence.message})")
+    return lines
 
 
 def _summary(result: Any) -> str:
@@ -85,7 +109,10 @@ def _summary(result: Any) -> str:
     if result.status != "ok":
         parts.append(f"status={result.status}")
     text = result.text if len(result.text) <= 60 else result.text[:57] + "..."
-    return f"{text!r}\n    " + "  ".join(parts)
+    lines = [f"{text!r}", "    " + "  ".join(parts)]
+    if result.evidence is not None:
+        lines += ["    " + line for line in _evidence_lines(result.text, result.evidence)]
+    return "\n".join(lines)
 
 
 @app.command()
@@ -112,6 +139,43 @@ def score(
                           device=device, resume=resume, force=force, report=report, by=by, time_column=time_column,
                           chunk_rows=chunk_rows, compile=compile)
     raise typer.Exit(code)
+
+
+@app.command()
+@friendly_errors
+def themes(
+    input: Annotated[Path, typer.Argument(help="Export to read: .csv/.tsv/.txt, .xlsx, .parquet or .jsonl.")],
+    text_column: Annotated[str | None, typer.Option(help="Column with the feedback text (default: detected).")] = None,
+    time_column: Annotated[str | None, typer.Option(help="Dates of the rows: each theme gets a trend per week or month.")] = None,
+    sheet: Annotated[str | None, typer.Option(help="Worksheet name or 0-based index (.xlsx).")] = None,
+    subset: Annotated[str, typer.Option(help="complaints, negative or all.")] = "complaints",
+    n_themes: Annotated[int | None, typer.Option(help="Number of themes (default: chosen by silhouette, 4-12).")] = None,
+    method: Annotated[str, typer.Option(help="kmeans, agglomerative or hdbscan.")] = "kmeans",
+    seed: Annotated[int, typer.Option(help="Same input and seed give the same themes.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the themes as one JSON object.")] = False,
+    model: ModelOption = None,
+) -> None:
+    """Group the complaints (or all texts) of an export into themes and print them."""
+    import emotiq
+    from emotiq.io.readers import read_texts
+
+    column, texts, times = read_texts(input, text_column=text_column, time_column=time_column,
+                                      sheet=sheet)
+    found = emotiq.load(model).themes(texts, subset=subset, n_themes=n_themes, method=method, seed=seed, times=times)
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in found.asdict().items() if k != "assignments"}, ensure_ascii=False))
+        return
+    typer.echo(f"{len(found)} themes in {found.n_grouped:,} of {found.n_texts:,} texts of column {column!r} "
+               f"({found.method}, {found.chosen_by})")
+    for note in (found.message, *found.notes):
+        if note:
+            typer.echo(f"note: {note}")
+    for theme in found:
+        sentiment = "-" if theme.mean_sentiment is None else f"{theme.mean_sentiment:+.2f}"
+        typer.echo(f"\n{theme.id + 1}. {theme.label}  ({theme.size:,} texts, {theme.share:.0%}, sentiment {sentiment})")
+        typer.echo(f"   keywords: {', '.join(theme.keywords)}")
+        for quote in theme.quotes[:3]:
+            typer.echo(f"   - {quote[:160]}")
 
 
 @app.command()

@@ -6,7 +6,7 @@ import itertools
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -22,6 +22,9 @@ from emotiq.inputs import iter_items, validated
 from emotiq.model_io import ModelConfig
 from emotiq.schema import Analysis, SentenceScore
 from emotiq.text.normalize import DEFAULT_MAX_CHARS
+
+if TYPE_CHECKING:
+    from emotiq.themes import ThemeSet
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ class EmotiqModel:
         self._runner: EncoderRunner | None = None
         self.adapter: dict[str, torch.Tensor] = {}
         """LoRA factors merged into the encoder (kept so that :meth:`save` writes them again)."""
+        self._base: EmotiqModel | None = None
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -85,6 +89,16 @@ class EmotiqModel:
         return self._runner
 
     @property
+    def base_model(self) -> EmotiqModel:
+        """This model's heads over the base encoder before fine-tuning (for topic vectors); loaded on first use."""
+        if not self.config.encoder_params:  # the encoder was not adapted: it is the base encoder
+            return self
+        if self._base is None:
+            encoder = load_text_encoder(self.config.base, prefix=self.config.prefix, max_length=self.config.max_length)
+            self._base = EmotiqModel(self.config, encoder, self.heads, **self._runner_options)
+        return self._base
+
+    @property
     def head_specs(self) -> list[HeadSpec]:
         return self.heads.specs
 
@@ -99,7 +113,7 @@ class EmotiqModel:
     # -- inference ------------------------------------------------------------------
     def analyze(self, texts: Any, *, batch_size: int = 64, tasks: Iterable[str] | None = None, sentences: bool = False,
                 text_column: str | None = None, errors: str = "raise", max_chars: int = DEFAULT_MAX_CHARS,
-                device: str | None = None, precision: str | None = None) -> Analysis | list[Analysis]:
+                device: str | None = None, precision: str | None = None, explain: bool = False) -> Analysis | list[Analysis]:
         """Score one text or many.
 
         Args:
@@ -121,6 +135,10 @@ class EmotiqModel:
             device: Run on this device from now on (``"cpu"``, ``"cuda"``, ``"auto"``).
             precision: Run in this precision from now on (``"auto"``, ``"fp32"``,
                 ``"bf16"``, ``"fp16"``, ``"int8"``).
+            explain: Also fill ``Analysis.evidence``: the words and short phrases
+                that moved the sentiment, complaint and top-emotion scores, found
+                by leaving each out (:mod:`emotiq.explain`; at most 17 extra
+                encoder passes per text, the first 2,000 characters of a text).
 
         Raises:
             TypeError: ``texts`` is None or bytes, or (with ``errors="raise"``) an
@@ -129,15 +147,15 @@ class EmotiqModel:
         if device or precision:
             self.to(device, precision=precision)
         if isinstance(texts, str):
-            return self._analyze_batch([(texts, None)], batch_size, tasks, sentences, max_chars)[0]
+            return self._analyze_batch([(texts, None)], batch_size, tasks, sentences, max_chars, explain)[0]
         self._check_errors_mode(errors)
         items, allow_missing = iter_items(texts, text_column=text_column)
         checked = list(validated(items, allow_missing, errors))
-        return self._analyze_batch(checked, batch_size, tasks, sentences, max_chars)
+        return self._analyze_batch(checked, batch_size, tasks, sentences, max_chars, explain)
 
     def analyze_iter(self, texts: Iterable[Any], *, batch_size: int = 64, tasks: Iterable[str] | None = None,
                      sentences: bool = False, errors: str = "flag", max_chars: int = DEFAULT_MAX_CHARS,
-                     window: int = _STREAM_WINDOW) -> Iterator[Analysis]:
+                     window: int = _STREAM_WINDOW, explain: bool = False) -> Iterator[Analysis]:
         """Yield one :class:`Analysis` per input, in order, reading ``window`` texts at a time.
 
         Memory stays bounded however long ``texts`` is. Unlike :meth:`analyze`,
@@ -147,7 +165,7 @@ class EmotiqModel:
         items, allow_missing = iter_items(texts)
         checked = validated(items, allow_missing, errors)
         while block := list(itertools.islice(checked, window)):
-            yield from self._analyze_batch(block, batch_size, tasks, sentences, max_chars)
+            yield from self._analyze_batch(block, batch_size, tasks, sentences, max_chars, explain)
 
     def analyze_df(self, df: Any, text_column: str, *, prefix: str = "", **options: Any) -> Any:
         """Return a copy of ``df`` with score columns (see :meth:`Analysis.to_dict`) added."""
@@ -163,8 +181,52 @@ class EmotiqModel:
             raise InputError(f"score columns {clash} already exist in the DataFrame; pass prefix='emotiq_'")
         return pd.concat([df, scores], axis=1)
 
-    def embed(self, texts: list[str], *, batch_size: int = 64, max_chars: int = DEFAULT_MAX_CHARS) -> np.ndarray:
-        """Mean-pooled encoder vectors, one row per text (zeros for texts with nothing to score)."""
+    def themes(self, texts: Any, *, subset: str = "complaints", n_themes: int | None = None, method: str = "kmeans",
+               seed: int = 0, max_themes: int | None = None, times: Any = None, batch_size: int = 64,
+               text_column: str | None = None) -> ThemeSet:
+        """Group texts (by default the complaints among them) into themes.
+
+        Args:
+            texts: A list, Series, array or Dataset of str (scored first), or the
+                :class:`Analysis` results of an earlier :meth:`analyze`.
+            subset: ``"complaints"`` (default), ``"negative"`` or ``"all"``.
+            n_themes: Number of themes; by default chosen by silhouette (4-12).
+            method: ``"kmeans"`` (default), ``"agglomerative"`` or ``"hdbscan"``.
+            seed: The same texts and seed give the same themes.
+            max_themes: Most themes tried when choosing automatically (default 12).
+            times: One date per text: each theme gets a trend per week or month.
+            batch_size: Most sequences per encoder batch.
+            text_column: Column to read from a DataFrame or Dataset.
+
+        Returns:
+            A :class:`~emotiq.themes.ThemeSet`; its ``status`` and ``message`` say
+            when there was nothing or too little to group.
+        """
+        from emotiq.themes.scored import themes_of_results
+
+        if isinstance(texts, str):
+            raise TypeError("themes need several texts: pass a list of str, not one str")
+        if isinstance(texts, list | tuple) and texts and all(isinstance(r, Analysis) for r in texts):
+            results = list(texts)
+        else:
+            items, allow_missing = iter_items(texts, text_column=text_column)
+            results = self._analyze_batch(list(validated(items, allow_missing, "raise")), batch_size, None, False, DEFAULT_MAX_CHARS)
+        return themes_of_results(self, results, subset=subset, n_themes=n_themes, method=method, seed=seed, max_themes=max_themes,
+                                 times=list(times) if times is not None else None, batch_size=batch_size)
+
+    def embed(self, texts: list[str], *, batch_size: int = 64, max_chars: int = DEFAULT_MAX_CHARS, space: str = "model") -> np.ndarray:
+        """Mean-pooled encoder vectors, one row per text (zeros for texts with nothing to score).
+
+        ``space="model"`` (default) gives the fine-tuned encoder's vectors that the
+        heads read, which are shaped by sentiment, emotion and complaint;
+        ``space="topic"`` gives the base encoder's vectors (before fine-tuning),
+        which keep what a text is about and group texts by topic far better
+        (see ``benchmarks/results/themes.md``). The base encoder is loaded on first use.
+        """
+        if space == "topic":
+            return self.base_model.embed(texts, batch_size=batch_size, max_chars=max_chars)
+        if space != "model":
+            raise UnknownNameError(f"space={space!r}; use 'model' or 'topic'")
         docs, pooled = self._encode(list(validated(enumerate(texts), False, "raise")), batch_size, False, max_chars)
         return document_vectors(docs, pooled).numpy()
 
@@ -202,12 +264,17 @@ class EmotiqModel:
         return wanted
 
     def _analyze_batch(self, items: list[tuple[str | None, str | None]], batch_size: int, tasks: Iterable[str] | None,
-                       sentences: bool, max_chars: int) -> list[Analysis]:
+                       sentences: bool, max_chars: int, explain: bool = False) -> list[Analysis]:
         heads = self._select_heads(tasks)
         docs, pooled = self._encode(items, batch_size, sentences, max_chars)
         probs = self._head_probabilities(document_vectors(docs, pooled), heads)
         sentence_probs = self._head_probabilities(pooled, heads) if sentences else {}
-        return [self._result(i, doc, probs, sentence_probs, heads) for i, doc in enumerate(docs)]
+        results = [self._result(i, doc, probs, sentence_probs, heads) for i, doc in enumerate(docs)]
+        if explain:
+            from emotiq.explain import with_evidence
+
+            results = with_evidence(self, results, tasks=heads, batch_size=batch_size)
+        return results
 
     def _encode(self, items: list[tuple[str | None, str | None]], batch_size: int, sentences: bool,
                 max_chars: int) -> tuple[list[Document], torch.Tensor]:

@@ -32,6 +32,7 @@ SEVERITY_LABELS: tuple[str, ...] = (
 """Complaint severity on the X-CI scale: level ``i`` is ``SEVERITY_LABELS[i]``."""
 
 Status = Literal["ok", "empty", "error"]
+EvidenceStatus = Literal["ok", "truncated", "empty", "error"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,58 @@ class SentenceScore:
 
 
 @dataclass(frozen=True)
+class EvidenceSpan:
+    """A word or short phrase of the text and how much it moved one score."""
+
+    text: str
+    start: int
+    """Character offset in ``Analysis.text`` (``text == analysis.text[start:end]``)."""
+    end: int
+    weight: float
+    """Drop in the explained probability when the span is left out: > 0 pushed it up, < 0 held it down."""
+
+
+@dataclass(frozen=True)
+class TaskEvidence:
+    """Evidence for one prediction: the class explained and the spans that moved its probability most."""
+
+    task: str
+    """``sentiment``, ``complaint``, ``emotion`` or a custom head's name."""
+    label: str
+    """The predicted class that is explained (e.g. ``negative``, ``complaint``, ``anger``)."""
+    probability: float
+    """Its probability for the explained text."""
+    spans: tuple[EvidenceSpan, ...]
+    """Strongest first (by absolute weight)."""
+
+    def top(self, k: int = 3, *, sign: int = 1) -> tuple[EvidenceSpan, ...]:
+        """The ``k`` spans that pushed the probability up (``sign=1``) or down (``sign=-1``) most."""
+        return tuple(s for s in self.spans if s.weight * sign > 0)[:k]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a text got its scores (``analyze(..., explain=True)``).
+
+    ``status`` is ``"ok"``, ``"truncated"`` (only the first ``explained_chars``
+    characters were explained), ``"empty"`` (nothing to explain) or ``"error"``.
+    """
+
+    status: EvidenceStatus
+    method: str
+    tasks: dict[str, TaskEvidence] = field(default_factory=dict)
+    explained_chars: int = 0
+    message: str | None = None
+
+    def summary(self, task: str, k: int = 3) -> str:
+        """The ``k`` strongest spans of ``task`` as ``'te laat' (+0.31); 'nooit' (+0.12)``; '' when none."""
+        found = self.tasks.get(task)
+        if found is None:
+            return ""
+        return "; ".join(f"{s.text!r} ({s.weight:+.2f})" for s in found.spans[:k])
+
+
+@dataclass(frozen=True)
 class Analysis:
     """Everything emotiq says about one input text.
 
@@ -103,6 +156,8 @@ class Analysis:
     sentences: tuple[SentenceScore, ...] | None = None
     emotion_labels: tuple[str, ...] = ()
     """Emotions over their decision threshold (tuned per emotion on dev data), most likely first."""
+    evidence: Evidence | None = None
+    """Words and phrases behind the scores; only with ``analyze(..., explain=True)``."""
 
     @property
     def top_emotions(self) -> list[str]:
@@ -131,6 +186,10 @@ class Analysis:
             row[task] = ",".join(scores.labels)
             for name, p in scores.probabilities.items():
                 row[f"{task}_{name}"] = p
+        if self.evidence is not None:
+            for task in self.evidence.tasks:
+                row[f"evidence_{task}"] = self.evidence.summary(task)
+            row["evidence_status"] = self.evidence.status
         row["n_tokens"] = self.n_tokens
         row["truncated"] = self.truncated
         row["low_confidence"] = self.low_confidence

@@ -204,3 +204,18 @@ def iter_chunks(table: Table, chunk_rows: int) -> Iterator[Chunk]:
     if notes:
         head, head_notes, _, _ = _take(pending, notes, len(notes))
         yield Chunk(head, start, head_notes)
+
+
+def read_texts(path: str | Path, *, text_column: str | None = None, time_column: str | None = None,
+               sheet: str | int | None = None) -> tuple[str, list[str], list[Any] | None]:
+    """The text column (given or detected), its texts and the time column's cells of a whole export, in row order."""
+    from emotiq.io.columns import pick_text_column, require_column
+
+    table = open_table(path, sheet=sheet)
+    frames = [chunk.frame for chunk in iter_chunks(table, 5000)]
+    if not frames:
+        raise ExportError(f"{path}: the file has a header but no data rows")
+    frame = pd.concat(frames, ignore_index=True)
+    column = require_column(text_column, table.columns, "text_column", str(path)) or pick_text_column(frame.head(5000), str(path))
+    times = frame[require_column(time_column, table.columns, "time_column", str(path))].tolist() if time_column else None
+    return column, [cell_text(v) for v in frame[column].tolist()], times

@@ -245,11 +245,12 @@ def _process(run: _Run, model: Any, chunk: Chunk, batch_size: int, writer: Write
 
 def _write_report(report: str | Path, aggregator: Any, run: _Run, model: Any) -> Path:
     from emotiq.report import write_report
+    from emotiq.report.insights import report_insights
 
     config = getattr(model, "config", None)
     meta = {"input": run.input.name, "text_column": run.text_column, "by": run.by, "time_column": run.time_column,
             "model": getattr(config, "name", None), "rows": run.counts["rows"]}
-    return write_report(aggregator, report, meta=meta)
+    return write_report(aggregator, report, meta=meta, insights=report_insights(model, aggregator))
 
 
 def score_file(input: str | Path, output: str | Path, *, model: Any = None, text_column: str | None = None,

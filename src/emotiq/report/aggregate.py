@@ -8,6 +8,7 @@ so a resumed run continues them.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -24,6 +25,13 @@ OTHER = "(other)"
 EMPTY_GROUP = "(empty)"
 TEXT_CHARS = 600
 """Characters of complaint text kept for the report table."""
+THEME_SAMPLE = 2000
+"""Complaints kept for the report's themes: a fixed pseudo-random sample (by row number), so runs and resumed runs agree."""
+
+
+def _sample_key(number: int) -> int:
+    """A pseudo-random but fixed rank for row ``number`` (the smallest ranks are kept)."""
+    return int.from_bytes(hashlib.blake2b(str(number).encode(), digest_size=8).digest(), "big")
 
 
 def to_days(values: Sequence[Any]) -> list[str | None]:
@@ -53,6 +61,8 @@ class ReportAggregator:
         self.day_groups: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.unparsed_times = 0
         self.severe: list[list[Any]] = []
+        self.theme_sample: list[list[Any]] = []
+        self.theme_sample_size = THEME_SAMPLE
 
     # -- updating -----------------------------------------------------------------
     @staticmethod
@@ -93,6 +103,7 @@ class ReportAggregator:
                 self.unparsed_times += 1
             if row.get("is_complaint"):
                 self._keep_severe(row, texts[i], first_row + i + 1, group, days[i])
+                self._keep_for_themes(row, texts[i], first_row + i + 1, days[i])
 
     def _keep_severe(self, row: dict[str, Any], text: str, number: int, group: str | None, day: str | None) -> None:
         item = [float(row.get("expected_severity") or 0.0), -number, text[:TEXT_CHARS], str(row.get("severity_label")),
@@ -101,6 +112,14 @@ class ReportAggregator:
             heapq.heappush(self.severe, item)
         elif item[:2] > self.severe[0][:2]:
             heapq.heapreplace(self.severe, item)
+
+    def _keep_for_themes(self, row: dict[str, Any], text: str, number: int, day: str | None) -> None:
+        item = [-_sample_key(number), number, text[:TEXT_CHARS], row.get("sentiment_score"), float(row.get("expected_severity") or 0.0),
+                day, str(row.get("language") or "und")]
+        if len(self.theme_sample) < self.theme_sample_size:
+            heapq.heappush(self.theme_sample, item)
+        elif item[0] > self.theme_sample[0][0]:
+            heapq.heapreplace(self.theme_sample, item)
 
     # -- reading ------------------------------------------------------------------
     @property
@@ -141,6 +160,11 @@ class ReportAggregator:
         ranked = sorted(self.severe, key=lambda item: (-item[0], -item[1]))
         return [dict(zip(names, [s, -neg_row, *rest])) for s, neg_row, *rest in ranked]
 
+    def complaint_sample(self) -> list[dict[str, Any]]:
+        """The complaints kept for themes, in row order."""
+        names = ("row", "text", "sentiment_score", "expected_severity", "day", "language")
+        return [dict(zip(names, item[1:])) for item in sorted(self.theme_sample, key=lambda item: item[1])]
+
     # -- persistence ----------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         """All totals as plain JSON data."""
@@ -150,7 +174,7 @@ class ReportAggregator:
             "groups": {k: dict(v) for k, v in self.groups.items()},
             "days": {k: dict(v) for k, v in self.days.items()},
             "day_groups": {k: dict(v) for k, v in self.day_groups.items()},
-            "unparsed_times": self.unparsed_times, "severe": self.severe,
+            "unparsed_times": self.unparsed_times, "severe": self.severe, "theme_sample": self.theme_sample,
         }
 
     @classmethod
@@ -163,4 +187,6 @@ class ReportAggregator:
         agg.unparsed_times = state["unparsed_times"]
         agg.severe = [list(item) for item in state["severe"]]
         heapq.heapify(agg.severe)
+        agg.theme_sample = [list(item) for item in state.get("theme_sample", [])]
+        heapq.heapify(agg.theme_sample)
         return agg

@@ -6,12 +6,16 @@ import datetime as dt
 import html
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from emotiq.explain.marking import mark_spans
 from emotiq.report import plots
 from emotiq.report.aggregate import ReportAggregator
 from emotiq.report.timeline import by_period, period_unit
 from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS
+
+if TYPE_CHECKING:
+    from emotiq.report.insights import Insights
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f6f7f9;color:#222}
@@ -23,6 +27,7 @@ h1{font-size:1.5em;margin-bottom:4px}h2{margin-top:36px;border-bottom:2px solid 
 figure{margin:14px 0}img{max-width:100%;height:auto}
 table{border-collapse:collapse;width:100%;font-size:.88em}th,td{border-bottom:1px solid #e3e6ea;padding:6px;text-align:left;vertical-align:top}
 th{background:#f0f4f9}td.text{white-space:pre-wrap;max-width:520px}.note{color:#666;font-size:.85em}
+mark{background:#ffd7a8;border-radius:3px;padding:0 2px}ul.quotes{margin:0;padding-left:16px}ul.quotes li{margin-bottom:4px}
 """
 
 
@@ -37,8 +42,9 @@ def _figure(uri: str, alt: str) -> str:
 class _Page:
     """Builds the sections of one report from an aggregator."""
 
-    def __init__(self, agg: ReportAggregator, meta: dict[str, Any]) -> None:
+    def __init__(self, agg: ReportAggregator, meta: dict[str, Any], insights: Insights | None = None) -> None:
         self.agg, self.meta = agg, meta
+        self.insights = insights
         self.groups = agg.top_groups() if agg.by and agg.groups else {}
         self.unit = period_unit(list(agg.days))
         self.periods = by_period(agg.days, self.unit) if len(agg.days) > 0 else {}
@@ -128,10 +134,60 @@ class _Page:
         body = "".join(
             f"<tr><td>{r['row']}</td>" + "".join(f"<td>{_e(r[key])}</td>" for key, _ in extra)
             + f"<td>{_e(str(r['severity_label']).replace('_', ' '))}</td><td>{r['expected_severity']:.2f}</td>"
-            f'<td class="text">{_e(r["text"])}</td></tr>'
+            f'<td class="text">{self._marked(r["row"], r["text"])}</td></tr>'
             for r in rows
         )
-        return f"<h2>Most severe complaints</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        note = ('<p class="note">Highlighted: the words that raised the complaint probability most '
+                "(leaving each out lowers it most).</p>") if self.insights and self.insights.evidence else ""
+        return f"<h2>Most severe complaints</h2>{note}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def _marked(self, row: int, text: str) -> str:
+        evidence = self.insights.evidence.get(row) if self.insights else None
+        task = evidence.tasks.get("complaint") if evidence is not None else None
+        if task is None:
+            return _e(text)
+        return mark_spans(text, task.top(3, sign=1 if task.label == "complaint" else -1), before="<mark>", after="</mark>", escape=_e)
+
+    def themes(self) -> str:
+        themes = self.insights.themes if self.insights else None
+        notes = "".join(f'<p class="note">{_e(n)}</p>' for n in (self.insights.notes if self.insights else ()))
+        if themes is None:
+            return f"<h2>Themes in complaints</h2>{notes or '<p>No complaints to group.</p>'}" if self.insights else ""
+        how = {"silhouette": "the number of themes was chosen by silhouette", "given": "the number of themes was set"}.get(
+            themes.chosen_by, "")
+        intro = (f"{themes.n_grouped:,} complaints{' (a fixed sample)' if themes.n_grouped < self.agg.overall['complaint'] else ''} "
+                 f"grouped by what they are about ({_e(themes.method)} on emotiq's topic vectors; {how}). "
+                 "Labels are the words most typical of each theme.")
+        parts = ["<h2>Themes in complaints</h2>", f'<p class="note">{intro}</p>', notes]
+        parts += [f'<p class="note">{_e(m)}</p>' for m in (themes.message, *themes.notes) if m]
+        if not themes.themes:
+            return "".join(parts)
+        names = [f"{t.id + 1}. {t.label}" for t in themes.themes]
+        parts.append(_figure(plots.bars(dict(zip(names, (t.share for t in themes.themes))), "Share of complaints per theme"),
+                             "Share of complaints per theme"))
+        if themes.period_unit and any(t.trend for t in themes.themes):
+            periods = sorted({p for t in themes.themes for p in t.trend})
+            series = {name: [t.trend.get(p, 0) for p in periods] for name, t in list(zip(names, themes.themes))[:6]}
+            parts.append(_figure(plots.lines(periods, series, f"Complaints per theme per {themes.period_unit}", percent=False),
+                                 "Themes over time"))
+        parts.append(self._theme_table(names))
+        return "".join(parts)
+
+    def _theme_table(self, names: list[str]) -> str:
+        themes = self.insights.themes if self.insights else None
+        assert themes is not None
+        head = "".join(f"<th>{h}</th>" for h in ("theme", "complaints", "share", "sentiment", "severity", "keywords", "typical complaints"))
+
+        def number(value: float | None, fmt: str) -> str:
+            return "-" if value is None else format(value, fmt)
+
+        body = "".join(
+            f"<tr><td>{_e(name)}</td><td>{t.size:,}</td><td>{t.share:.0%}</td><td>{number(t.mean_sentiment, '+.2f')}</td>"
+            f"<td>{number(t.mean_severity, '.2f')}</td><td>{_e(', '.join(t.keywords))}</td>"
+            f'<td class="text"><ul class="quotes">{"".join(f"<li>{_e(q)}</li>" for q in t.quotes)}</ul></td></tr>'
+            for name, t in zip(names, themes.themes)
+        )
+        return f'<table class="themes"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>' 
 
     def notes(self) -> str:
         agg = self.agg
@@ -141,11 +197,12 @@ class _Page:
         return "".join(f'<p class="note">{n}</p>' for n in notes)
 
 
-def render(agg: ReportAggregator, meta: dict[str, Any] | None = None) -> str:
-    """The report as an HTML document."""
-    page = _Page(agg, meta or {})
+def render(agg: ReportAggregator, meta: dict[str, Any] | None = None, insights: Insights | None = None) -> str:
+    """The report as an HTML document; ``insights`` adds themes and highlighted evidence."""
+    page = _Page(agg, meta or {}, insights)
     if agg.scored:
-        body = page.summary() + page.sentiment() + page.emotions() + page.complaints() + page.severe() + page.notes()
+        body = (page.summary() + page.sentiment() + page.emotions() + page.complaints() + page.themes() + page.severe()
+                + page.notes())
     else:
         body = page.summary() + "<p>No row had text to score, so there is nothing to chart.</p>"
     title = _e(f"emotiq report: {(meta or {}).get('input', '')}")
@@ -154,11 +211,12 @@ def render(agg: ReportAggregator, meta: dict[str, Any] | None = None) -> str:
             f"<body><main>{body}</main></body></html>\n")
 
 
-def write_report(agg: ReportAggregator, path: str | Path, *, meta: dict[str, Any] | None = None) -> Path:
+def write_report(agg: ReportAggregator, path: str | Path, *, meta: dict[str, Any] | None = None,
+                 insights: Insights | None = None) -> Path:
     """Write the report for ``agg`` to ``path`` (a single self-contained HTML file)."""
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(agg, meta), encoding="utf-8")
+    tmp.write_text(render(agg, meta, insights), encoding="utf-8")
     tmp.replace(path)
     return path
