@@ -43,8 +43,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from common import Column, emit, machine_info, markdown_table, peak_rss_mib, run_child, thread_env, write_results  # noqa: E402
-from texts import make_texts  # noqa: E402
+from common import Column, emit, machine_info, markdown_table, peak_rss_mib, run_child, thread_env, write_results
+from texts import make_texts
 
 STARTED = time.perf_counter()
 RESULTS = HERE / "results" / "distributed"
@@ -157,7 +157,7 @@ def child_spark(args: argparse.Namespace) -> dict[str, Any]:
              .config("spark.driver.memory", "2g").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     session_s = time.perf_counter() - STARTED
-    warm = spark.createDataFrame([(i, "Warm-up text number %d" % i) for i in range(4 * args.cores)], "id long, text string")
+    warm = spark.createDataFrame([(i, f"Warm-up text number {i}") for i in range(4 * args.cores)], "id long, text string")
     score_spark(warm.repartition(args.cores), "text", batch_size=args.batch_size).collect()  # starts workers, loads models
     warm_s = time.perf_counter() - STARTED
     frame = spark.read.parquet(str(args.input))
@@ -248,17 +248,17 @@ def report(data: dict[str, Any]) -> str:
     m = data["machine"]
     return "\n".join([
         "# Spark and Ray adapters against single-process `emotiq score`", "",
-        f"Run {data['date']} on {m['cpu']} ({m['usable_cpus']} usable CPUs), {m['os']}, Python {m['python']}, "
-        f"torch {m['torch']}, pyspark {data['versions'].get('pyspark', '–')}, ray {data['versions'].get('ray', '–')}.",
-        f"{data['rows']:,} generated tweet-length Dutch and English feedback rows in Parquet, scored on {data['cores']} cores "
+        (f"Run {data['date']} on {m['cpu']} ({m['usable_cpus']} usable CPUs), {m['os']}, Python {m['python']}, "
+        f"torch {m['torch']}, pyspark {data['versions'].get('pyspark', '–')}, ray {data['versions'].get('ray', '–')}."),
+        (f"{data['rows']:,} generated tweet-length Dutch and English feedback rows in Parquet, scored on {data['cores']} cores "
         f"(`python benchmarks/bench_distributed.py {data['argv']}`). Model: bundled default, precision auto, batch size "
-        f"{data['batch_size']}.", "",
+        f"{data['batch_size']}."), "",
         markdown_table(data["results"], COLUMNS), "",
-        "*rows/s once started*: rows over the time after start-up (see the script's docstring for how each is measured); "
+        ("*rows/s once started*: rows over the time after start-up (see the script's docstring for how each is measured); "
         "*start-up*: wall time minus rows / that rate (process start, session or cluster start, workers, model loading); "
         "*vs single*: ratio to single-process `emotiq score`; *peak RSS per worker*: the largest peak resident memory of one "
         "worker process that loaded the model (single: the whole process). Each configuration ran in its own process, "
-        "one after another; a 1-minute load average above the core count means other work shared the CPUs.", "",
+        "one after another; a 1-minute load average above the core count means other work shared the CPUs."), "",
         "Expected scoring time at the measured rate per core, start-up left out (it is paid once per executor):", "",
         scaling(data["results"]), "",
     ])

@@ -29,6 +29,9 @@ ODD_TEXTS: dict[str, str | None] = {
 EMPTY_STATUS = {"null", "empty", "blank", "url", "digits"}
 """Kinds whose rows must come back with status ``empty``."""
 
+ADAPTER_ROWS = 2000
+"""Rows scored by each adapter's agreement test."""
+
 TOLERANCE = 1e-4
 """Largest probability difference allowed against ``analyze`` in fp32."""
 
@@ -94,7 +97,7 @@ def java_major() -> int | None:
     if not java or not os.path.exists(java):
         return None
     try:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60).stderr
+        out = subprocess.run([java, "-version"], check=False, capture_output=True, text=True, timeout=60).stderr
     except (OSError, subprocess.SubprocessError):
         return None
     match = re.search(r'version "(\d+)(?:\.(\d+))?', out)

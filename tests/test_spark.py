@@ -10,9 +10,7 @@ from tests.distributed_cases import (
     ODD_TEXTS,
     assert_matches_reference,
     assert_odd_rows,
-    feedback_rows,
     java_major,
-    reference_scores,
     worker_python_env,
 )
 
@@ -27,7 +25,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),  # raised inside pyspark under pandas 3
 ]
 
-ROWS = 2000
 
 
 @pytest.fixture(scope="module")
@@ -44,47 +41,35 @@ def spark():
     session.stop()
 
 
-@pytest.fixture(scope="module")
-def rows():
-    return feedback_rows(ROWS)
-
-
-@pytest.fixture(scope="module")
-def reference(rows):
-    import emotiq
-
-    return reference_scores(emotiq.load(precision="fp32"), rows)
-
-
 def frame(spark, rows):
     return spark.createDataFrame(rows, schema="id long, kind string, score double, text string")
 
 
 @pytest.fixture(scope="module")
-def scored(spark, rows):
+def scored(spark, adapter_rows):
     """The rows shuffled into 5 partitions, scored in fp32: (DataFrame, its rows in pandas)."""
     from pyspark.sql import functions as F
 
     from emotiq.spark import score_spark
 
-    shuffled = frame(spark, rows).orderBy(F.rand(seed=3)).repartition(5)
+    shuffled = frame(spark, adapter_rows).orderBy(F.rand(seed=3)).repartition(5)
     result = score_spark(shuffled, "text", precision="fp32")
     return result, result.toPandas()
 
 
 @pytest.mark.slow
-def test_scores_agree_with_analyze_after_reordering_and_repartitioning(scored, rows, reference):
+def test_scores_agree_with_analyze_after_reordering_and_repartitioning(scored, adapter_rows, adapter_reference):
     result, table = scored
     assert result.rdd.getNumPartitions() == 5
-    assert table["id"].tolist() != rows["id"].tolist()  # rows really arrived in another order
-    assert_matches_reference(table, rows, reference)
+    assert table["id"].tolist() != adapter_rows["id"].tolist()  # rows really arrived in another order
+    assert_matches_reference(table, adapter_rows, adapter_reference)
 
 
 @pytest.mark.slow
-def test_columns_and_types_follow_emotiq_score(scored, reference):
-    result, table = scored
-    assert result.columns == ["id", "kind", "score", "text", *reference.columns]
-    assert reference.columns[-1] == "emotiq_status"
+def test_columns_and_types_follow_emotiq_score(scored, adapter_reference):
+    result, _ = scored
+    assert result.columns == ["id", "kind", "score", "text", *adapter_reference.columns]
+    assert adapter_reference.columns[-1] == "emotiq_status"
     types = dict(result.dtypes)
     assert (types["id"], types["score"], types["sentiment_score"], types["severity"], types["truncated"], types["emotions"]) == (
         "bigint", "double", "double", "bigint", "boolean", "string")
@@ -98,38 +83,38 @@ def test_null_empty_and_odd_texts_get_a_status(scored):
 
 
 @pytest.mark.slow
-def test_shipped_model_folder_scores_the_same(spark, rows, reference, tmp_path):
+def test_shipped_model_folder_scores_the_same(spark, adapter_rows, adapter_reference, tmp_path):
     from emotiq.api import model_folder
     from emotiq.spark import score_spark
 
     copy = shutil.copytree(model_folder(), tmp_path / "my-model")
-    few = rows.iloc[:8]
+    few = adapter_rows.iloc[:8]
     result = score_spark(frame(spark, few).coalesce(1), "text", model=copy, ship=True, precision="fp32").toPandas()
-    assert_matches_reference(result, few, reference.iloc[:8])
+    assert_matches_reference(result, few, adapter_reference.iloc[:8])
 
 
-def test_missing_text_column_lists_the_columns(spark, rows):
+def test_missing_text_column_lists_the_columns(spark, adapter_rows):
     from emotiq.errors import InputError
     from emotiq.spark import score_spark
 
     with pytest.raises(InputError, match=r"no column 'message'.*\['id', 'kind', 'score', 'text'\]"):
-        score_spark(frame(spark, rows.iloc[:3]), "message")
+        score_spark(frame(spark, adapter_rows.iloc[:3]), "message")
 
 
-def test_non_string_column_names_its_type(spark, rows):
+def test_non_string_column_names_its_type(spark, adapter_rows):
     from emotiq.errors import InputError
     from emotiq.spark import score_spark
 
     with pytest.raises(InputError, match="column 'score' is double, not string"):
-        score_spark(frame(spark, rows.iloc[:3]), "score")
+        score_spark(frame(spark, adapter_rows.iloc[:3]), "score")
 
 
-def test_unreadable_model_fails_on_the_driver_before_a_job(spark, rows, tmp_path):
+def test_unreadable_model_fails_on_the_driver_before_a_job(spark, adapter_rows, tmp_path):
     from emotiq.errors import ModelFolderError
     from emotiq.spark import score_spark
 
     with pytest.raises(ModelFolderError, match="no model folder or bundled model named"):
-        score_spark(frame(spark, rows.iloc[:3]), "text", model=tmp_path / "nowhere")
+        score_spark(frame(spark, adapter_rows.iloc[:3]), "text", model=tmp_path / "nowhere")
 
 
 def test_executor_check_names_a_folder_executors_cannot_read(spark):
@@ -141,8 +126,8 @@ def test_executor_check_names_a_folder_executors_cannot_read(spark):
         check_executors(spark, ModelSource(location="/mnt/missing/model"))
 
 
-def test_loaded_model_object_is_refused(spark, rows, model):
+def test_loaded_model_object_is_refused(spark, adapter_rows, model):
     from emotiq.spark import score_spark
 
     with pytest.raises(TypeError, match="pass a bundled model name or the path of a model folder"):
-        score_spark(frame(spark, rows.iloc[:3]), "text", model=model)
+        score_spark(frame(spark, adapter_rows.iloc[:3]), "text", model=model)

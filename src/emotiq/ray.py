@@ -110,6 +110,8 @@ def score_ray(dataset: Any, text_column: str, model: str | Path | None = None, t
         UnknownNameError: a task is not one of the model's heads.
     """
     schema = dataset.schema()
+    if schema is None:
+        raise InputError("the dataset has no columns (is it empty?); nothing to score")
     names, types = list(schema.names), list(schema.types)
     _check_text_column(names, types, text_column)
     source = ModelSource.from_argument(model, precision=precision)
