@@ -87,6 +87,9 @@ def score_ray(dataset: Any, text_column: str, model: str | Path | None = None, t
     Every row comes back with its columns unchanged, followed by the columns of
     ``emotiq score`` (see :func:`emotiq.spark.score_spark`), with the same
     statuses for null, empty and unscorable texts. The Dataset is lazy, as usual.
+    Ray hands each actor whole blocks: a dataset of fewer blocks than actors (a
+    few small Parquet files can be read as one block) leaves actors idle, so
+    ``dataset.repartition(n)`` it first.
 
     Args:
         dataset: A ``ray.data.Dataset``.
