@@ -188,28 +188,34 @@ def child_ray(args: argparse.Namespace) -> dict[str, Any]:
     ray.init(num_cpus=args.cores + 1, include_dashboard=False, configure_logging=False, log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
     init_s = time.perf_counter() - STARTED
-    job = time.perf_counter()
     source = ray.data.read_parquet(str(args.input)).repartition(PARTS)  # small files are read as one block
-    scored = score_ray(source, "text", concurrency=args.cores, num_cpus=1,
-                       batch_size=args.batch_size)
-    rows, first_rows, first_at, writer, statuses = 0, 0, 0.0, None, {}
+    per_block = -(-args.rows // PARTS)  # one block per actor task, so results stream back task by task
+    scored = score_ray(source, "text", concurrency=args.cores, num_cpus=1, batch_size=args.batch_size,
+                       rows_per_batch=min(4096, per_block))
+    rows, first_rows, first_at, writer, statuses, arrivals = 0, 0, 0.0, None, {}, 0
     for batch in scored.iter_batches(batch_format="pyarrow", batch_size=None):
         if writer is None:
             first_rows, first_at = batch.num_rows, time.perf_counter()
             writer = pq.ParquetWriter(str(args.output), batch.schema)
         writer.write_table(pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch)
         rows += batch.num_rows
+        arrivals += 1
         for status in batch.column("emotiq_status").to_pylist():
             statuses[status] = statuses.get(status, 0) + 1
     if writer is not None:
         writer.close()
     end = time.perf_counter()
     wall = end - STARTED
-    steady = (rows - first_rows) / (end - first_at) if rows > first_rows else rows / (end - job)
+    if arrivals < PARTS // 2:  # results came back in too few pieces to time the rate once started
+        memory = sampler.stop()
+        ray.shutdown()
+        return {"rows": rows, "steady_rows_per_s": None, "wall_s": wall, "startup_s": None, "session_s": init_s,
+                "batches": arrivals, "statuses": statuses, **memory}
+    steady = (rows - first_rows) / (end - first_at)
     memory = sampler.stop()
     ray.shutdown()
     return {"rows": rows, "steady_rows_per_s": steady, "wall_s": wall, "startup_s": wall - rows / steady, "session_s": init_s,
-            "statuses": statuses, **memory}
+            "batches": arrivals, "statuses": statuses, **memory}
 
 
 CHILDREN = {"single": child_single, "spark": child_spark, "ray": child_ray}
@@ -220,9 +226,10 @@ def add_ratios(results: list[dict[str, Any]], cores: int) -> None:
     base = next((r for r in results if r["config"] == "single"), None)
     for r in results:
         r["overall_rows_per_s"] = r["rows"] / r["wall_s"]
-        r["rows_per_s_per_core"] = r["steady_rows_per_s"] / cores
+        steady = r["steady_rows_per_s"]
+        r["rows_per_s_per_core"] = steady / cores if steady else None
         if base is not None:
-            r["steady_vs_single"] = r["steady_rows_per_s"] / base["steady_rows_per_s"]
+            r["steady_vs_single"] = steady / base["steady_rows_per_s"] if steady else None
             r["overall_vs_single"] = r["overall_rows_per_s"] / base["overall_rows_per_s"]
 
 
@@ -241,6 +248,8 @@ def scaling(results: list[dict[str, Any]]) -> str:
              "|---|---:|---:|---:|---:|---:|"]
     for r in results:
         per_core = r["rows_per_s_per_core"]
+        if not per_core:
+            continue
         cells = [f"{rows / (per_core * cores) / 3600:.2f} h" for rows, cores in ((1e7, 8), (1e7, 64), (1e8, 64), (1e8, 256))]
         lines.append(f"| {r['config']} | {per_core:.0f} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
