@@ -23,3 +23,20 @@ def model():
 @pytest.fixture(scope="session")
 def encoder(model):
     return model.encoder
+
+
+@pytest.fixture(scope="session")
+def adapter_rows():
+    """The 2,000 rows the Spark and Ray adapter tests score (ordinary feedback plus odd texts)."""
+    from tests.distributed_cases import ADAPTER_ROWS, feedback_rows
+
+    return feedback_rows(ADAPTER_ROWS)
+
+
+@pytest.fixture(scope="session")
+def adapter_reference(adapter_rows):
+    """``analyze`` in fp32 on ``adapter_rows``, once for both adapters' tests."""
+    import emotiq
+    from tests.distributed_cases import reference_scores
+
+    return reference_scores(emotiq.load(precision="fp32"), adapter_rows)

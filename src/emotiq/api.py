@@ -33,6 +33,15 @@ def _find(name_or_path: str | Path) -> Path:
     raise ModelFolderError(f"no model folder or bundled model named {str(name_or_path)!r}; bundled models: {known}")
 
 
+def model_folder(name_or_path: str | Path | None = None) -> Path:
+    """The folder :func:`load` would read for ``name_or_path`` (default: the bundled default model).
+
+    Raises:
+        ModelFolderError: no such folder and no bundled model of that name.
+    """
+    return _find(name_or_path or DEFAULT_MODEL)
+
+
 def load(name_or_path: str | Path | None = None, *, device: str = "cpu", precision: str = "auto", threads: int | None = None,
          compile: bool = False) -> EmotiqModel:
     """Load an emotiq model.
@@ -61,4 +70,4 @@ def load(name_or_path: str | Path | None = None, *, device: str = "cpu", precisi
         import torch
 
         torch.set_num_threads(max(1, int(threads)))
-    return EmotiqModel.load(_find(name_or_path or DEFAULT_MODEL), device=device, precision=precision, compile=compile)
+    return EmotiqModel.load(model_folder(name_or_path), device=device, precision=precision, compile=compile)

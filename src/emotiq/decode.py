@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
-from emotiq.heads import HeadSpec, register_role
+from emotiq.heads import HeadSpec, register_role, role_decoder
 from emotiq.schema import SENTIMENT_LABELS, Complaint, LabelScores, Sentiment, expected_level
 
 
@@ -116,3 +117,17 @@ def neutral_probabilities(spec: HeadSpec) -> np.ndarray:
 def placeholder_sentiment() -> Sentiment:
     probs = {label: (0.75 if label == "neutral" else 0.125) for label in SENTIMENT_LABELS}
     return Sentiment(label="neutral", score=0.0, probabilities=probs)
+
+
+def result_fields(specs: Iterable[HeadSpec], probabilities: Mapping[str, np.ndarray] | None) -> dict[str, Any]:
+    """The :class:`~emotiq.schema.Analysis` fields for one text from each head's probability row.
+
+    With ``probabilities=None`` every head gives its low-confidence placeholder
+    (what texts with nothing to score get).
+    """
+    fields: dict[str, Any] = {"sentiment": None, "emotions": {}, "emotion_labels": (), "complaint": None, "custom": {}}
+    for spec in specs:
+        values = neutral_probabilities(spec) if probabilities is None else probabilities[spec.name]
+        for key, value in role_decoder(spec.role)(spec, values).items():
+            fields[key] = {**fields[key], **value} if key == "custom" else value
+    return fields

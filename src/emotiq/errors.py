@@ -15,6 +15,10 @@ class ModelFolderError(EmotiqError):
     """A model folder is missing files or holds an unreadable config."""
 
 
+class ClusterError(EmotiqError):
+    """A Spark or Ray cluster cannot run emotiq: it is not installed on the workers, or they cannot read the model."""
+
+
 class MissingDataError(EmotiqError, FileNotFoundError):
     """A labelled data folder or file is not where emotiq looked for it."""
 

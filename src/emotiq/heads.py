@@ -9,7 +9,7 @@ an :class:`~emotiq.schema.Analysis`; the built-in roles are ``sentiment``,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -82,6 +82,17 @@ def register_role(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any
         return func
 
     return wrap
+
+
+def select_heads(names: list[str], tasks: Iterable[str] | str | None) -> list[str]:
+    """The head names ``tasks`` asks for, in its order (all of ``names`` when None)."""
+    if tasks is None:
+        return list(names)
+    wanted = [tasks] if isinstance(tasks, str) else list(tasks)
+    unknown = [t for t in wanted if t not in names]
+    if unknown:
+        raise UnknownNameError(f"unknown task(s) {unknown}; this model has {names}")
+    return wanted
 
 
 def role_decoder(role: str) -> Callable[..., Any]:

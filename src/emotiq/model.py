@@ -12,12 +12,12 @@ import numpy as np
 import torch
 
 from emotiq import model_io
-from emotiq.decode import neutral_probabilities
+from emotiq.decode import neutral_probabilities, result_fields
 from emotiq.encoder.text_encoder import TextEncoder, load_text_encoder
 from emotiq.engine.documents import Document, document_vectors, prepare
 from emotiq.engine.runner import EncoderRunner
 from emotiq.errors import InputError, UnknownNameError
-from emotiq.heads import HeadSet, HeadSpec, role_decoder
+from emotiq.heads import HeadSet, HeadSpec, select_heads
 from emotiq.inputs import iter_items, validated
 from emotiq.model_io import ModelConfig
 from emotiq.schema import Analysis, SentenceScore
@@ -254,14 +254,7 @@ class EmotiqModel:
             raise UnknownNameError(f"errors={errors!r}; use 'raise' or 'flag'")
 
     def _select_heads(self, tasks: Iterable[str] | None) -> list[str]:
-        names = list(self.heads.keys())
-        if tasks is None:
-            return names
-        wanted = [tasks] if isinstance(tasks, str) else list(tasks)
-        unknown = [t for t in wanted if t not in names]
-        if unknown:
-            raise UnknownNameError(f"unknown task(s) {unknown}; this model has {names}")
-        return wanted
+        return select_heads(list(self.heads.keys()), tasks)
 
     def _analyze_batch(self, items: list[tuple[str | None, str | None]], batch_size: int, tasks: Iterable[str] | None,
                        sentences: bool, max_chars: int, explain: bool = False) -> list[Analysis]:
@@ -289,13 +282,8 @@ class EmotiqModel:
         return {name: self.heads[name].probabilities(out).numpy() for name, out in logits.items()}
 
     def _fields(self, probs: dict[str, np.ndarray], row: int | None, heads: list[str]) -> dict[str, Any]:
-        fields: dict[str, Any] = {"sentiment": None, "emotions": {}, "emotion_labels": (), "complaint": None, "custom": {}}
-        for name in heads:
-            spec = self.heads[name].spec
-            values = neutral_probabilities(spec) if row is None else probs[name][row]
-            for key, value in role_decoder(spec.role)(spec, values).items():
-                fields[key] = {**fields[key], **value} if key == "custom" else value
-        return fields
+        rows = None if row is None else {name: probs[name][row] for name in heads}
+        return result_fields((self.heads[name].spec for name in heads), rows)
 
     def _result(self, row: int, doc: Document, probs: dict[str, np.ndarray], sentence_probs: dict[str, np.ndarray],
                 heads: list[str]) -> Analysis:

@@ -96,10 +96,8 @@ def _warn_if_newer(config: ModelConfig) -> None:
         pass
 
 
-def read_folder(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Read a model folder's config, head weights and encoder overrides."""
-    from safetensors.torch import load_file
-
+def read_config(path: str | Path) -> ModelConfig:
+    """Read a model folder's ``config.json`` and check that its head weights are there (weights are not loaded)."""
     folder = Path(path).expanduser()
     if not (folder / CONFIG_FILE).exists():
         raise ModelFolderError(f"{folder} is not an emotiq model folder: {CONFIG_FILE} is missing")
@@ -109,6 +107,15 @@ def read_folder(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tensor],
         raise ModelFolderError(f"cannot read {folder / CONFIG_FILE}: {exc}") from exc
     if not (folder / HEADS_FILE).exists():
         raise ModelFolderError(f"{folder} has no {HEADS_FILE}; the model's heads are missing")
+    return config
+
+
+def read_folder(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Read a model folder's config, head weights and encoder overrides."""
+    from safetensors.torch import load_file
+
+    folder = Path(path).expanduser()
+    config = read_config(folder)
     _warn_if_newer(config)
     encoder_state = {}
     for name in (ADAPTER_FILE, ENCODER_FILE):  # factors first: merge_encoder_state applies them in this order

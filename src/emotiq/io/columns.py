@@ -98,9 +98,10 @@ def require_column(name: str | None, columns: Sequence[str], what: str, path: st
     raise ExportError(f"{path}: no column {name!r} for {what}; columns: {list(columns)}")
 
 
-def output_names(score_keys: Sequence[str], input_columns: Sequence[str]) -> list[str]:
-    """Names for emotiq's columns: as they are, or all prefixed when one clashes with an input column."""
-    keys = [*score_keys, WARNING_COLUMN]
+def output_names(score_keys: Sequence[str], input_columns: Sequence[str], *,
+                 extra: Sequence[str] = (WARNING_COLUMN,)) -> list[str]:
+    """Names for emotiq's columns (``score_keys`` then ``extra``): as they are, or all prefixed when one clashes."""
+    keys = [*score_keys, *extra]
     taken = set(input_columns)
     prefix, n = "", 1
     while any(prefix + k in taken for k in keys):

@@ -29,6 +29,7 @@ from emotiq.io.errors import ExportError
 from emotiq.io.formats import output_format
 from emotiq.io.progress import Progress
 from emotiq.io.readers import NOTE_SEPARATOR, Chunk, Table, iter_chunks, open_table
+from emotiq.io.rows import score_rows
 from emotiq.io.writers import PARTS_FORMATS, Writer, can_resume, open_writer
 
 logger = logging.getLogger(__name__)
@@ -153,22 +154,7 @@ class _Run:
     def score(self, model: Any, chunk: Chunk, batch_size: int) -> tuple[list[str], list[dict[str, Any]]]:
         """Texts of ``chunk`` and their score rows; a model failure marks rows as errors instead of stopping."""
         texts = [cell_text(v) for v in chunk.frame[self.text_column].tolist()]
-        try:
-            rows = [a.to_dict() for a in model.analyze_iter(texts, batch_size=batch_size)]
-            if len(rows) != len(texts):
-                raise RuntimeError(f"the model returned {len(rows)} results for {len(texts)} texts")
-            return texts, rows
-        except Exception as exc:  # noqa: BLE001 - one bad row must not stop a long run
-            logger.warning("scoring rows %d-%d failed (%s); scoring them one by one", chunk.start + 1, chunk.start + len(texts), exc)
-        return texts, [self._score_one(model, text) for text in texts]
-
-    def _score_one(self, model: Any, text: str) -> dict[str, Any]:
-        try:
-            return model.analyze([text])[0].to_dict()
-        except Exception as exc:  # noqa: BLE001
-            row = model.analyze([""])[0].to_dict()
-            row["emotiq_status"] = f"error: {type(exc).__name__}: {exc}"
-            return row
+        return texts, score_rows(model, texts, batch_size=batch_size, first_row=chunk.start)
 
     def frame(self, chunk: Chunk, rows: list[dict[str, Any]]) -> pd.DataFrame:
         """The chunk's original cells followed by emotiq's columns."""
