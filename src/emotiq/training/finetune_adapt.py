@@ -124,17 +124,20 @@ def adapt(model: EmotiqModel, spec: HeadSpec, objective: str, texts: list[str], 
     class_weights = torch.tensor(weights) if weights else None
     model.encoder.train()
     model.heads.eval()
+    step_seconds = 0.0
     for _ in range(epochs):
         units: list[Any] = _pairs(labels, rng) if objective == "contrastive" else rng.sample(range(len(texts)), len(texts))
         for first in range(0, len(units), BATCH):
-            if time.perf_counter() - start > seconds:
+            if time.perf_counter() - start + step_seconds > seconds:
                 run.note = f"stopped by the time budget after {run.steps} steps"
                 break
+            step_start = time.perf_counter()
             loss = _step_loss(model, spec, objective, units[first : first + BATCH], ids, gold, distil, class_weights)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             run.steps += 1
+            step_seconds = max(step_seconds, time.perf_counter() - step_start)
         else:
             continue
         break

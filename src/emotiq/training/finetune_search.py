@@ -40,7 +40,7 @@ FEW_SHOT = 20
 TRAIN_COST = 3.0
 """Encoder forward+backward per text, in units of one inference forward (measured when embedding)."""
 MIN_ADAPT_EPOCHS = 1
-FINISH_RESERVE = 15.0
+FINISH_RESERVE = 30.0
 """Seconds of the budget kept for calibrating and saving after the search."""
 
 
