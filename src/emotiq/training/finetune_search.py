@@ -29,6 +29,7 @@ from emotiq.model import EmotiqModel
 from emotiq.training import finetune_adapt as fa
 from emotiq.training.finetune_data import LabelledRows
 from emotiq.training.finetune_linear import FROZEN_C, LinearFit, folds, macro_f1, select_and_fit
+from emotiq.training.finetune_train import head_probabilities
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,8 @@ def _linear(search: Search, hybrid: bool) -> Candidate:
                                         hybrid=hybrid, c=c, seed=search.seed)
     fitted = search.fitted[name]
     held = np.arange(search.n_train, len(search.texts))
-    settings: dict[str, Any] = {"C": c, "held_out_score": round(macro_f1(search.gold[held], fitted.probabilities(search.vectors[held], search.held.texts)), 4)}
+    held_score = macro_f1(search.gold[held], fitted.probabilities(search.vectors[held], search.held.texts))
+    settings: dict[str, Any] = {"C": c, "held_out_score": round(held_score, 4)}
     if fitted.lexical is not None:
         settings["lexical_features"] = fitted.lexical.size
     return Candidate(name, "scored", round(score, 4), scored_on, settings=settings)
@@ -137,6 +139,10 @@ def _linear(search: Search, hybrid: bool) -> Candidate:
 
 def _adapted(search: Search, objective: str) -> Candidate:
     """LoRA (cross-entropy) or contrastive pairs, if one pass and re-embedding fit in the time left."""
+    import importlib.util
+
+    if importlib.util.find_spec("peft") is None:
+        return Candidate(objective, note="needs peft: pip install 'emotiq[train]'")
     n, rate = search.n_train, search.embed_rate
     passes = 2 if objective == "contrastive" else 1  # two texts per row (one pair each way)
     per_epoch = TRAIN_COST * passes * n / rate
@@ -147,8 +153,8 @@ def _adapted(search: Search, objective: str) -> Candidate:
     model, spec = search.model, search.spec
     if objective == "lora":
         search.fitted["frozen"].install(model, spec)  # start from the frozen-encoder head
-    teacher = _probabilities(model, search.vectors[: search.n_train], list(search.keep))
-    before = _probabilities(model, search.vectors[search.n_train:][: fa.DRIFT_TEXTS], list(search.keep))
+    teacher = probabilities(model, search.vectors[: search.n_train], list(search.keep))
+    before = probabilities(model, search.vectors[search.n_train:][: fa.DRIFT_TEXTS], list(search.keep))
     saved = fa.snapshot(model)
     epochs = max(MIN_ADAPT_EPOCHS, min(search.epochs, int((search.left() - len(search.texts) / rate) // per_epoch)))
     run = fa.adapt(model, spec, objective, search.train.texts, search.train.labels, teacher,
@@ -162,8 +168,8 @@ def _adapted(search: Search, objective: str) -> Candidate:
         probs = fitted.probabilities(vectors[held], search.held.texts)
     else:
         fitted = None
-        probs = _probabilities(model, vectors[held], [spec.name])[spec.name]
-    after = _probabilities(model, vectors[held][: fa.DRIFT_TEXTS], list(search.keep))
+        probs = probabilities(model, vectors[held], [spec.name])[spec.name]
+    after = probabilities(model, vectors[held][: fa.DRIFT_TEXTS], list(search.keep))
     drift = {name: round(float(np.abs(after[name] - before[name]).max()), 4) for name in search.keep}
     candidate = Candidate(objective, "scored", round(macro_f1(search.gold[held], probs), 4), f"{len(held)} held-out rows",
                           settings={"rank": fa.RANK, "alpha": fa.ALPHA, "epochs": epochs, "steps": run.steps, "max_built_in_change": drift},
@@ -177,11 +183,9 @@ def _adapted(search: Search, objective: str) -> Candidate:
     return candidate
 
 
-def _probabilities(model: EmotiqModel, vectors: np.ndarray, heads: list[str]) -> dict[str, np.ndarray]:
-    model.heads.eval()
-    with torch.inference_mode():
-        tensor = torch.from_numpy(np.asarray(vectors, dtype=np.float32))
-        return {name: model.heads[name].probabilities(model.heads[name](tensor)).numpy() for name in heads}
+def probabilities(model: EmotiqModel, vectors: np.ndarray, heads: list[str]) -> dict[str, np.ndarray]:
+    """Probabilities of ``heads`` (encoder part only) for cached vectors."""
+    return head_probabilities(model, torch.from_numpy(np.asarray(vectors, dtype=np.float32)), heads)
 
 
 CANDIDATES: dict[str, Callable[[Search], Candidate]] = {
