@@ -349,3 +349,27 @@ def test_interrupted_save_leaves_no_folder(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         finetune(_frame(["a", "b"] * 6), strategy="frozen", output=tmp_path / "model")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_adapted_encoder_is_saved_as_one_combined_adapter(tmp_path, feedback):
+    import torch
+
+    from emotiq.training import finetune_adapt as fa
+    from emotiq.training.adapters import add_lora
+
+    adapted = emotiq.load()
+    had = dict(adapted.config.adapter)
+    add_lora(adapted.encoder.body, fa.RANK, fa.ALPHA)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, param in adapted.encoder.body.named_parameters():
+            if "lora_B" in name:
+                param.normal_(std=0.02)
+    fa.commit(adapted, fa.merge(adapted))
+    assert adapted.config.adapter["rank"] == fa.RANK + had.get("rank", 0)
+    assert adapted.config.adapter["alpha"] == adapted.config.adapter["rank"]
+    texts = feedback["text"].tolist()[:6]
+    expected = adapted.predict_proba(texts)
+    loaded = emotiq.load(adapted.save(tmp_path / "adapted"))
+    for head, probs in loaded.predict_proba(texts).items():
+        np.testing.assert_allclose(probs, expected[head], atol=1e-4)
