@@ -272,6 +272,9 @@ def main(argv: list[str] | None = None) -> None:
 
     root = resolve_data_root(args.data_root)
     systems = [s.strip() for s in args.strategies.split(",") if s.strip()] + [b.strip() for b in args.baselines.split(",") if b.strip()]
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # the baselines' small BLAS calls: extra threads only contend on a shared machine
     vectors = Vectors(emotiq.load())
     vectors.install()
     start = time.perf_counter()

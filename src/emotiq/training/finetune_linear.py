@@ -17,8 +17,8 @@ logger = logging.getLogger(__name__)
 
 HYBRID_C = (4.0, 16.0)
 """Inverse L2 strengths tried for the hybrid head (chosen on the selection rows)."""
-FROZEN_C = 1.0
-"""Inverse L2 strength of the frozen-encoder head (as :data:`finetune_train.LINEAR_C`)."""
+FROZEN_C = (1.0, 10.0, 100.0)
+"""Inverse L2 strengths tried for the frozen-encoder head."""
 MAX_FOLDS = 3
 
 
@@ -106,7 +106,7 @@ def folds(gold: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
 def select_and_fit(vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_labels: int, *, hybrid: bool,
                    splits: list[tuple[np.ndarray, np.ndarray]], seed: int) -> tuple[float, float]:
     """(best macro-F1 over ``splits``, its C): each C in the grid is scored on the same splits."""
-    grid = HYBRID_C if hybrid else (FROZEN_C,)
+    grid = HYBRID_C if hybrid else FROZEN_C
     best = (-1.0, grid[0])
     for c in grid:
         scores = []

@@ -163,7 +163,7 @@ def _adapted(search: Search, objective: str) -> Candidate:
     vectors = model.embed(search.texts)
     train, held = np.arange(search.n_train), np.arange(search.n_train, len(search.texts))
     if objective == "contrastive":
-        fitted = LinearFit.fit(vectors[train], search.train.texts, search.gold[train], len(spec.labels), hybrid=False, c=FROZEN_C,
+        fitted = LinearFit.fit(vectors[train], search.train.texts, search.gold[train], len(spec.labels), hybrid=False, c=FROZEN_C[0],
                                seed=search.seed)
         probs = fitted.probabilities(vectors[held], search.held.texts)
     else:
