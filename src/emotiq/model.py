@@ -19,6 +19,7 @@ from emotiq.engine.runner import EncoderRunner
 from emotiq.errors import InputError, UnknownNameError
 from emotiq.heads import HeadSet, HeadSpec, select_heads
 from emotiq.inputs import iter_items, validated
+from emotiq.lexical import LexicalHead, lexical_kind
 from emotiq.model_io import ModelConfig
 from emotiq.schema import Analysis, SentenceScore
 from emotiq.text.normalize import DEFAULT_MAX_CHARS
@@ -51,6 +52,8 @@ class EmotiqModel:
         self.adapter: dict[str, torch.Tensor] = {}
         """LoRA factors merged into the encoder (kept so that :meth:`save` writes them again)."""
         self._base: EmotiqModel | None = None
+        self.lexical: dict[str, LexicalHead] = {}
+        """Head name -> lexical logits added to that head's encoder logits (hybrid heads)."""
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -74,12 +77,18 @@ class EmotiqModel:
             logger.warning("Model %r has untrained heads: its scores are random, not predictions", config.name)
         model = cls(config, encoder, heads, device=device, precision=precision, compile=compile)
         model.adapter = model_io.split_adapter(encoder_state)[0]
+        folder = Path(path).expanduser()
+        model.lexical = {spec.name: LexicalHead.load(folder, spec.name, kind) for spec in model.head_specs
+                         if (kind := lexical_kind(spec.extra))}
         return model
 
     def save(self, path: str | Path) -> Path:
         """Write config, head weights, changed encoder weights and a model card to ``path``."""
         self._runner = None  # weights may have changed since the runner copied them
-        return model_io.write_folder(path, self.config, self.heads, self.encoder.body, self.adapter)
+        folder = model_io.write_folder(path, self.config, self.heads, self.encoder.body, self.adapter)
+        for name, lexical in self.lexical.items():
+            lexical.save(folder, name)
+        return folder
 
     # -- properties ----------------------------------------------------------------
     @property
@@ -239,7 +248,7 @@ class EmotiqModel:
         """
         heads = self._select_heads(tasks)
         docs, pooled = self._encode(list(validated(enumerate(texts), False, "raise")), batch_size, False, max_chars)
-        probs = self._head_probabilities(document_vectors(docs, pooled), heads)
+        probs = self._head_probabilities(document_vectors(docs, pooled), heads, [doc.text for doc in docs])
         for name in heads:
             placeholder = neutral_probabilities(self.heads[name].spec)
             for row, doc in enumerate(docs):
@@ -260,7 +269,7 @@ class EmotiqModel:
                        sentences: bool, max_chars: int, explain: bool = False) -> list[Analysis]:
         heads = self._select_heads(tasks)
         docs, pooled = self._encode(items, batch_size, sentences, max_chars)
-        probs = self._head_probabilities(document_vectors(docs, pooled), heads)
+        probs = self._head_probabilities(document_vectors(docs, pooled), heads, [doc.text for doc in docs])
         sentence_probs = self._head_probabilities(pooled, heads) if sentences else {}
         results = [self._result(i, doc, probs, sentence_probs, heads) for i, doc in enumerate(docs)]
         if explain:
@@ -277,8 +286,11 @@ class EmotiqModel:
         return docs, pooled
 
     @torch.inference_mode()
-    def _head_probabilities(self, vectors: torch.Tensor, heads: list[str]) -> dict[str, np.ndarray]:
+    def _head_probabilities(self, vectors: torch.Tensor, heads: list[str], texts: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Probabilities of ``heads``; hybrid heads add their lexical logits when ``texts`` are given."""
         logits = self.heads(vectors, heads)
+        for name in (n for n in heads if n in self.lexical and texts is not None):
+            logits[name] = logits[name] + self.lexical[name].logits(texts)
         return {name: self.heads[name].probabilities(out).numpy() for name, out in logits.items()}
 
     def _fields(self, probs: dict[str, np.ndarray], row: int | None, heads: list[str]) -> dict[str, Any]:

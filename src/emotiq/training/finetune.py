@@ -17,7 +17,9 @@ See :mod:`emotiq.training.finetune_train` for the two training stages.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import shutil
 import sys
 import time
 import types
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from emotiq.errors import InputError, UnknownNameError
@@ -32,7 +35,9 @@ from emotiq.heads import HeadSpec, TaskHead
 from emotiq.model import EmotiqModel
 from emotiq.training import finetune_data as fd
 from emotiq.training import finetune_report as fr
+from emotiq.training import finetune_search as fs
 from emotiq.training import finetune_train as ft
+from emotiq.training.calibration import fit_temperature
 from emotiq.training.loop import LoopSettings, calibrate, tune_thresholds
 
 logger = logging.getLogger(__name__)
@@ -170,11 +175,48 @@ def _train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec], train:
     }
 
 
+def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec], train: fd.LabelledRows,
+                  held: fd.LabelledRows, *, strategy: str, budget: float | None, started: float, epochs: int,
+                  seed: int) -> dict[str, Any]:
+    """Embed the rows once, try the strategies within the budget, install the best and calibrate it on eval."""
+    texts = train.texts + held.texts
+    budget = budget if budget is not None else fs.default_budget(len(texts))
+    embed_start = time.perf_counter()
+    vectors = model.embed(texts)
+    rate = len(texts) / max(time.perf_counter() - embed_start, 1e-3)
+    logger.info("Embedded %d texts (%.1f per second)", len(texts), rate)
+    n = len(train.texts)
+    before = fs.probabilities(model, vectors[n:][:DRIFT_TEXTS], list(keep))
+    weights = ft.balanced_weights(train, spec)
+    deadline = started + budget - fs.FINISH_RESERVE  # calibration and saving follow the search
+    search = fs.Search(model, spec, keep, train, held, vectors, rate, deadline, seed, epochs, weights)
+    best = fs.run_search(search, strategy)
+    if best.strategy in ("lora", "contrastive"):
+        vectors = search.fitted[best.strategy]["vectors"]
+    eval_vectors = torch.from_numpy(np.asarray(vectors[n:], dtype=np.float32))
+    model.heads.eval()
+    with torch.no_grad():
+        logits = model.heads[spec.name](eval_vectors)
+        if spec.name in model.lexical:
+            logits = logits + model.lexical[spec.name].logits(held.texts)
+    gold = torch.tensor([spec.labels.index(label) for label in held.labels])
+    spec.temperature = fit_temperature(logits, gold, "softmax") if len(gold) >= 20 else 1.0
+    probs = (logits / spec.temperature).softmax(-1).numpy()
+    after = fs.probabilities(model, vectors[n:][:DRIFT_TEXTS], list(keep))
+    return {
+        "probs": probs,
+        "drift": fr.drift(keep, before, after),
+        "record": {"strategy": best.strategy, "requested_strategy": strategy, "time_budget_s": round(budget, 1),
+                   "candidates": fs.record(search.candidates), "class_weights": weights,
+                   "temperature": round(spec.temperature, 4), "encoder_trained": best.strategy in ("lora", "contrastive")},
+    }
+
+
 def finetune(train: Any, *, text_column: str = "text", label_column: str = "label", multi_label: bool = False,
              eval: Any = None, eval_fraction: float = 0.1, base: str | Path | None = None, output: str | Path | None = None,
              task: str | None = None, adapt: str | None = None, label_map: dict[str, Any] | None = None,
              label_separator: str = "|", epochs: int = 6, trainable_layers: int | None = None, seed: int = 13,
-             max_tokens: int = 128) -> FinetuneResult:
+             max_tokens: int = 128, strategy: str = "auto", time_budget: str | float | None = None) -> FinetuneResult:
     """Fine-tune a model on labelled feedback and (with ``output``) save it as a model folder.
 
     Args:
@@ -203,6 +245,16 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
             remaining change is reported; kept only if it beats the frozen encoder on eval.
         seed: Seed of the split, the initialisation and the batch order.
         max_tokens: Tokens per text while training the encoder layers.
+        strategy: How a new single-label task is learned: ``"auto"`` (default) tries
+            the strategies below and keeps the best by macro-F1 on rows it was not
+            fitted on (cross-validation under 2,000 rows); ``"frozen"`` (a head on
+            the frozen encoder), ``"hybrid"`` (encoder vector plus word and character
+            TF-IDF), ``"lora"`` (LoRA on the encoder, built-in heads distilled) or
+            ``"contrastive"`` (SetFit-style sentence pairs, for few examples per class).
+            Multi-label tasks and ``adapt`` use ``"frozen"``.
+        time_budget: Cap on the whole run, e.g. ``"15m"`` or seconds (default: 3
+            minutes up to 500 rows, growing to 15 minutes at 7,000); strategies that
+            would not fit are skipped and named in the model card.
 
     Returns:
         A :class:`FinetuneResult`; ``warnings`` names every data problem and the rows it dropped.
@@ -216,11 +268,20 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
         raise InputError("label_map is for adapt=...; a new task learns your labels as they are")
     options = {"text_column": text_column, "label_column": label_column, "multi_label": multi_label, "eval": eval,
                "eval_fraction": eval_fraction, "label_map": label_map, "label_separator": label_separator, "seed": seed}
+    budget = fs.parse_budget(time_budget)
+    searched = _uses_search(strategy, adapt, multi_label, trainable_layers)
     model, spec, raw, data = _start(train, base, task, adapt, multi_label, options)
-    run = _train(model, spec, _kept_heads(model, spec, raw), data.train, data.eval,
-                 layers=_layers(trainable_layers, adapt, model), epochs=epochs, seed=seed, max_tokens=max_tokens)
+    if searched:
+        run = _search_train(model, spec, _kept_heads(model, spec, raw), data.train, data.eval, strategy=strategy, budget=budget,
+                            started=start, epochs=epochs, seed=seed)
+    else:
+        run = _train(model, spec, _kept_heads(model, spec, raw), data.train, data.eval,
+                     layers=_layers(trainable_layers, adapt, model), epochs=epochs, seed=seed, max_tokens=max_tokens)
+        run["record"]["strategy"] = "frozen" if not run["record"]["encoder_trained"] else "encoder layers"
     _warn_drift(run["drift"], data.notes)
+    _warn_one_class(spec, run["probs"], data.eval, data.notes)
     metrics = {"task": spec.name, "mode": "adapt" if adapt else "new_task", "multi_label": multi_label, "labels": spec.labels,
+               "strategy": run["record"]["strategy"], "candidates": run["record"].get("candidates", []),
                **fr.evaluate(spec, run["probs"], data.eval.labels),
                "majority_baseline": fr.majority_baseline(spec, data.train.labels, data.eval.labels),
                "other_heads_drift": run["drift"], "seconds": round(time.perf_counter() - start, 1)}
@@ -229,6 +290,27 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
     logger.info("Eval macro-F1 %.4f (majority baseline %.4f)", metrics["macro_f1"], metrics["majority_baseline"]["macro_f1"])
     folder = _save(model, spec, metrics, summary, output) if output is not None else None
     return FinetuneResult(model, folder, metrics, metrics["majority_baseline"], list(data.notes.messages))
+
+
+def _uses_search(strategy: str, adapt: str | None, multi_label: bool, trainable_layers: int | None) -> bool:
+    """Whether the strategy search runs: a new single-label task without ``trainable_layers``."""
+    fs.check_strategy(strategy)
+    if adapt is None and not multi_label and not trainable_layers:
+        return True
+    if strategy not in ("auto", "frozen"):
+        why = "adapt=..." if adapt else "multi-label data" if multi_label else "trainable_layers"
+        raise InputError(f"strategy={strategy!r} is for a new single-label task; with {why} use strategy='auto' or 'frozen'")
+    return False
+
+
+def _warn_one_class(spec: HeadSpec, probs: np.ndarray, held: fd.LabelledRows, notes: fd.Notes) -> None:
+    """Warn when the model predicts a single class for every eval row although the rows have several."""
+    if spec.kind != "softmax" or len(set(held.labels)) < 2:
+        return
+    predicted = set(probs.argmax(1).tolist())
+    if len(predicted) == 1:
+        notes.warn(f"the trained model predicts {spec.labels[predicted.pop()]!r} for every one of the {len(held.labels)} eval rows; "
+                   "it has not learned the labels: add examples per label or check that the labels match the texts")
 
 
 def _start(train: Any, base: str | Path | None, task: str | None, adapt: str | None, multi_label: bool,
@@ -283,9 +365,23 @@ def _record(model: EmotiqModel, spec: HeadSpec, metrics: dict[str, Any], summary
 
 
 def _save(model: EmotiqModel, spec: HeadSpec, metrics: dict[str, Any], summary: dict[str, Any], output: str | Path) -> Path:
+    """Write the folder beside ``output`` and move it into place at the end, so an interrupted run leaves none."""
     folder = Path(output).expanduser()
-    fr.write_reports(folder, spec, metrics, summary)
-    model.save(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = folder.parent / f".{folder.name}.partial-{os.getpid()}"
+    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+    try:
+        fr.write_reports(partial, spec, metrics, summary)
+        model.save(partial)
+        if folder.exists():
+            folder.rename(old)
+        partial.rename(folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        if old.exists() and not folder.exists():
+            old.rename(folder)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
     logger.info("Saved %s", folder)
     return folder
 

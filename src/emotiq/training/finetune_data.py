@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 MIN_EXAMPLES = 5
 """Classes with fewer training examples than this get a warning (fewer than 2: an error)."""
+MAX_LABELS = 500
+"""More distinct labels than this is an error: the column is most likely not a category."""
 
 _SHOWN = 5
 
@@ -196,6 +198,10 @@ def check_classes(data: LabelledRows, notes: Notes) -> list[str]:
     if len(counts) < 2:
         only = ", ".join(f"{label!r} ({n} rows)" for label, n in counts.items()) or "none"
         raise InputError(f"training data needs at least 2 different labels; found {only}")
+    if len(counts) > MAX_LABELS:
+        shown = ", ".join(repr(label) for label in sorted(counts)[:_SHOWN])
+        raise InputError(f"the label column has {len(counts):,} distinct values in {len(data.labels):,} rows (more than "
+                         f"{MAX_LABELS}): {shown}, ...; is it an id or free-text column? Pass the column with the categories")
     single = {label: n for label, n in counts.items() if n < 2}
     if single:
         listed = ", ".join(f"{label!r} ({n})" for label, n in sorted(single.items()))

@@ -161,6 +161,16 @@ def metrics_section(metrics: dict[str, Any]) -> str:
         lines[0] += f"; accuracy {metrics['accuracy']:.3f} (baseline {base['accuracy']:.3f})"
     lines += ["", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |" for k, v in metrics["per_class"].items()]
+    if metrics.get("candidates"):
+        lines += ["", f"Strategies tried (chosen: `{metrics['strategy']}`):", "",
+                  "| strategy | outcome | macro-F1 | scored on | held-out macro-F1 | seconds | settings / note |", "|---|---|---:|---|---:|---:|---|"]
+        for c in metrics["candidates"]:
+            settings = {k: v for k, v in c["settings"].items() if k != "held_out_score"}
+            detail = "; ".join(x for x in (", ".join(f"{k}={v}" for k, v in settings.items()), c["note"]) if x)
+            score = f"{c['score']:.3f}" if c["score"] is not None else "-"
+            held = c["settings"].get("held_out_score", c["score"] if c["scored_on"].endswith("held-out rows") else None)
+            lines.append(f"| {c['strategy']} | {c['status']} | {score} | {c['scored_on'] or '-'} | "
+                         f"{f'{held:.3f}' if held is not None else '-'} | {c['seconds']:.0f} | {detail or '-'} |")
     if metrics.get("other_heads_drift"):
         lines += ["", "Change in the other heads' outputs on the eval texts:", "", "| head | mean abs change | max abs change | same decision |",
                   "|---|---:|---:|---:|"]

@@ -1,0 +1,262 @@
+"""Choosing a fine-tuning strategy by measurement, within a time budget.
+
+Every candidate strategy is scored by macro-F1 on rows it was not fitted on:
+with fewer than :data:`CV_BELOW` rows, by stratified cross-validation over all
+given rows for the strategies on cached vectors (``frozen``, ``hybrid``); else,
+and for the strategies that adapt the encoder (``lora``, ``contrastive``), on
+the held-out eval rows. The best one is refitted on the training rows and
+installed in the model. Each candidate's score, time, and why it was skipped
+are recorded for the model card.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from emotiq.errors import InputError
+from emotiq.heads import HeadSpec
+from emotiq.model import EmotiqModel
+from emotiq.training import finetune_adapt as fa
+from emotiq.training.finetune_data import LabelledRows
+from emotiq.training.finetune_linear import FROZEN_C, LinearFit, folds, macro_f1, select_and_fit
+from emotiq.training.finetune_train import head_probabilities
+
+logger = logging.getLogger(__name__)
+
+STRATEGIES = ("frozen", "hybrid", "lora", "contrastive")
+"""Strategies ``auto`` chooses from (``lora``/``contrastive`` only when the budget allows)."""
+CV_BELOW = 2000
+FEW_SHOT = 20
+"""Rows per class up to which ``auto`` tries contrastive pairs instead of LoRA."""
+TRAIN_COST = 3.0
+"""Encoder forward+backward per text, in units of one inference forward (measured when embedding)."""
+MIN_ADAPT_EPOCHS = 1
+FINISH_RESERVE = 30.0
+"""Seconds of the budget kept for calibrating and saving after the search."""
+
+
+def parse_budget(value: str | float | None) -> float | None:
+    """Seconds from ``"15m"``, ``"90s"``, ``"1h"``, ``"1h30m"`` or a number of seconds (None: no cap)."""
+    if value is None or isinstance(value, (int, float)):
+        return None if value is None else float(value)
+    text = value.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*([hms])", text)
+    if not parts or "".join(f"{n}{u}" for n, u in parts) != re.sub(r"\s", "", text):
+        raise InputError(f"time budget {value!r} must look like '15m', '90s', '1h30m' or a number of seconds")
+    return sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
+
+
+def default_budget(rows: int) -> float:
+    """The search budget when none is given: 3 minutes up to 500 rows, growing to 15 minutes at 7,000."""
+    return float(min(900.0, max(180.0, 0.125 * rows)))
+
+
+@dataclass
+class Candidate:
+    """One strategy's outcome in the search."""
+
+    strategy: str
+    status: str = "skipped"
+    """``scored``, ``skipped``, ``rejected`` or ``chosen``."""
+    score: float | None = None
+    scored_on: str = ""
+    seconds: float = 0.0
+    note: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Search:
+    """Everything the candidates share: the model, the rows, their cached vectors and the clock."""
+
+    model: EmotiqModel
+    spec: HeadSpec
+    keep: dict[str, HeadSpec]
+    train: LabelledRows
+    held: LabelledRows
+    vectors: np.ndarray
+    """Vectors of the training rows, then the eval rows."""
+    embed_rate: float
+    """Texts per second the encoder embedded."""
+    deadline: float
+    seed: int
+    epochs: int
+    weights: list[float] | None
+    candidates: list[Candidate] = field(default_factory=list)
+    fitted: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_train(self) -> int:
+        return len(self.train.texts)
+
+    @property
+    def texts(self) -> list[str]:
+        return self.train.texts + self.held.texts
+
+    @property
+    def gold(self) -> np.ndarray:
+        return np.array([self.spec.labels.index(label) for label in self.train.labels + self.held.labels])
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def splits(self) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+        rows = len(self.texts)
+        if rows < CV_BELOW:
+            found = folds(self.gold, self.seed)
+            return found, f"{len(found)}-fold cross-validation over {rows} rows"
+        return [(np.arange(self.n_train), np.arange(self.n_train, rows))], f"{rows - self.n_train} held-out rows"
+
+
+def _linear(search: Search, hybrid: bool) -> Candidate:
+    name = "hybrid" if hybrid else "frozen"
+    splits, scored_on = search.splits()
+    score, c = select_and_fit(search.vectors, search.texts, search.gold, len(search.spec.labels), hybrid=hybrid, splits=splits,
+                              seed=search.seed)
+    train = np.arange(search.n_train)
+    search.fitted[name] = LinearFit.fit(search.vectors[train], search.train.texts, search.gold[train], len(search.spec.labels),
+                                        hybrid=hybrid, c=c, seed=search.seed)
+    fitted = search.fitted[name]
+    held = np.arange(search.n_train, len(search.texts))
+    held_score = macro_f1(search.gold[held], fitted.probabilities(search.vectors[held], search.held.texts))
+    settings: dict[str, Any] = {"C": c, "held_out_score": round(held_score, 4)}
+    if fitted.lexical is not None:
+        settings["lexical_features"] = fitted.lexical.size
+    return Candidate(name, "scored", round(score, 4), scored_on, settings=settings)
+
+
+def _adapted(search: Search, objective: str) -> Candidate:
+    """LoRA (cross-entropy) or contrastive pairs, if one pass and re-embedding fit in the time left."""
+    import importlib.util
+
+    if importlib.util.find_spec("peft") is None:
+        return Candidate(objective, note="needs peft: pip install 'emotiq[train]'")
+    n, rate = search.n_train, search.embed_rate
+    passes = 2 if objective == "contrastive" else 1  # two texts per row (one pair each way)
+    per_epoch = TRAIN_COST * passes * n / rate
+    needed = MIN_ADAPT_EPOCHS * per_epoch + len(search.texts) / rate
+    if needed > search.left():
+        return Candidate(objective, note=f"one pass would take ~{needed:.0f} s (training ~{per_epoch:.0f} s per epoch + "
+                                         f"re-embedding), {max(search.left(), 0):.0f} s of the time budget left")
+    model, spec = search.model, search.spec
+    if objective == "lora":
+        search.fitted["frozen"].install(model, spec)  # start from the frozen-encoder head
+    teacher = probabilities(model, search.vectors[: search.n_train], list(search.keep))
+    before = probabilities(model, search.vectors[search.n_train:][: fa.DRIFT_TEXTS], list(search.keep))
+    saved = fa.snapshot(model)
+    epochs = max(MIN_ADAPT_EPOCHS, min(search.epochs, int((search.left() - len(search.texts) / rate) // per_epoch)))
+    run = fa.adapt(model, spec, objective, search.train.texts, search.train.labels, teacher,
+                   seconds=search.left() - 1.5 * len(search.texts) / rate, epochs=epochs, seed=search.seed, weights=search.weights)
+    factors = fa.merge(model)
+    vectors = model.embed(search.texts)
+    train, held = np.arange(search.n_train), np.arange(search.n_train, len(search.texts))
+    if objective == "contrastive":
+        fitted = LinearFit.fit(vectors[train], search.train.texts, search.gold[train], len(spec.labels), hybrid=False, c=FROZEN_C[0],
+                               seed=search.seed)
+        probs = fitted.probabilities(vectors[held], search.held.texts)
+    else:
+        fitted = None
+        probs = probabilities(model, vectors[held], [spec.name])[spec.name]
+    after = probabilities(model, vectors[held][: fa.DRIFT_TEXTS], list(search.keep))
+    drift = {name: round(float(np.abs(after[name] - before[name]).max()), 4) for name in search.keep}
+    candidate = Candidate(objective, "scored", round(macro_f1(search.gold[held], probs), 4), f"{len(held)} held-out rows",
+                          settings={"rank": fa.RANK, "alpha": fa.ALPHA, "epochs": epochs, "steps": run.steps, "max_built_in_change": drift},
+                          note=run.note)
+    if drift and max(drift.values()) > fa.MAX_DRIFT:
+        candidate.status = "rejected"
+        candidate.note = f"built-in heads moved by up to {max(drift.values()):.3f} (> {fa.MAX_DRIFT}); " + candidate.note
+    search.fitted[objective] = {"state": fa.snapshot(model), "factors": factors, "linear": fitted, "vectors": vectors,
+                                "head": {k: v.clone() for k, v in model.heads[spec.name].state_dict().items()}}
+    fa.restore(model, saved)
+    return candidate
+
+
+def probabilities(model: EmotiqModel, vectors: np.ndarray, heads: list[str]) -> dict[str, np.ndarray]:
+    """Probabilities of ``heads`` (encoder part only) for cached vectors."""
+    return head_probabilities(model, torch.from_numpy(np.asarray(vectors, dtype=np.float32)), heads)
+
+
+CANDIDATES: dict[str, Callable[[Search], Candidate]] = {
+    "frozen": lambda search: _linear(search, hybrid=False),
+    "hybrid": lambda search: _linear(search, hybrid=True),
+    "lora": lambda search: _adapted(search, "lora"),
+    "contrastive": lambda search: _adapted(search, "contrastive"),
+}
+"""Strategy name -> how it is fitted and scored."""
+
+
+def check_strategy(strategy: str) -> None:
+    if strategy != "auto" and strategy not in CANDIDATES:
+        raise InputError(f"unknown strategy {strategy!r}; choose auto, {', '.join(CANDIDATES)}")
+
+
+def plan(strategy: str, train: LabelledRows) -> list[str]:
+    """The strategies to try: ``auto`` tries frozen, hybrid, then contrastive (few-shot) or LoRA."""
+    check_strategy(strategy)
+    if strategy != "auto":
+        return ["frozen", strategy] if strategy in ("lora", "contrastive") else [strategy]
+    per_class = float(np.median(list(Counter(train.labels).values())))
+    return ["frozen", "hybrid", "contrastive" if per_class <= FEW_SHOT else "lora"]
+
+
+def run_search(search: Search, strategy: str) -> Candidate:
+    """Try the planned strategies, install the best in the model and return it (marked ``chosen``)."""
+    names = plan(strategy, search.train)
+    for name in tqdm(names, desc="fine-tuning strategies", unit="strategy", disable=None):
+        start = time.perf_counter()
+        candidate = CANDIDATES[name](search)  # the linear heads always run (seconds); adaptation checks the budget itself
+        candidate.seconds = round(time.perf_counter() - start, 1)
+        logger.info("Strategy %s: %s%s", name, candidate.status,
+                    f", macro-F1 {candidate.score:.4f} on {candidate.scored_on}" if candidate.score is not None else f" ({candidate.note})")
+        search.candidates.append(candidate)
+    best = _best(search.candidates, strategy)
+    best.status = "chosen"
+    _install(search, best.strategy)
+    return best
+
+
+def _best(candidates: list[Candidate], strategy: str) -> Candidate:
+    scored = [c for c in candidates if c.status == "scored"]
+    if strategy != "auto":
+        wanted = [c for c in scored if c.strategy == strategy]
+        if wanted:
+            return wanted[0]
+        logger.warning("Strategy %s was not kept (%s); using the frozen-encoder head",
+                       strategy, next(c.note for c in candidates if c.strategy == strategy))
+        return next(c for c in candidates if c.strategy == "frozen")
+    linear = [c for c in scored if c.strategy in ("frozen", "hybrid")]
+    best = max(linear, key=lambda c: c.score or 0.0)
+    adapted = [c for c in scored if c.strategy not in ("frozen", "hybrid")]
+    # the adapted candidates are scored on the held-out rows: they must beat the best linear one there too
+    return max([best, *(c for c in adapted if (c.score or 0.0) > best.settings.get("held_out_score", best.score or 0.0))],
+               key=lambda c: c.score or 0.0)
+
+
+def _install(search: Search, name: str) -> None:
+    model, spec = search.model, search.spec
+    if name in ("frozen", "hybrid"):
+        search.fitted[name].install(model, spec)
+        return
+    fitted = search.fitted[name]
+    fa.restore(model, fitted["state"])
+    fa.commit(model, fitted["factors"])
+    if fitted["linear"] is not None:
+        fitted["linear"].install(model, spec)
+    else:
+        model.heads[spec.name].load_state_dict(fitted["head"])
+
+
+def record(candidates: list[Candidate]) -> list[dict[str, Any]]:
+    return [asdict(c) for c in candidates]
