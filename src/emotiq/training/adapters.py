@@ -16,9 +16,6 @@ from torch import nn
 
 logger = logging.getLogger(__name__)
 
-TARGET_MODULES: tuple[str, ...] = ("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense")
-"""Every Linear of a BERT layer: Q, K, V, attention output, FFN in and out."""
-
 
 def lora_config(rank: int, alpha: float, dropout: float) -> Any:
     from peft import LoraConfig
