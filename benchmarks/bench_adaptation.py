@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Column, emit, machine_info, markdown_table, run_child, thread_env, write_results  # noqa: E402
+from common import Column, emit, machine_info, markdown_table, run_child, thread_env, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results" / "adaptation"
 EMOTION_SOURCES = ["goemotions", "xed_en", "semeval2018_ec", "dutch_tv_emotion", "xed_nl", "xci", "cesamard"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from typer.testing import CliRunner
 
 from emotiq.cli import app
@@ -39,3 +40,42 @@ def test_permissive_only_training_keeps_only_labelled_heads(tmp_path):
     assert len(encoder) == len(config.encoder_params) > 0
     assert config.training["config"]["permissive_only"] is True
     assert "thresholds" in config.training and "wall_seconds" in config.training
+
+
+def test_cached_embeddings_are_stored_once_and_reused(model, tmp_path):
+    from emotiq.training.baselines import cached_embeddings
+
+    texts = ["Het pakket kwam dinsdag.", "Great service, thanks!"]
+    first = cached_embeddings(model, texts, tmp_path)
+    stored = list(tmp_path.glob("embeddings-*.safetensors"))
+    assert len(stored) == 1 and not list(tmp_path.glob("*.partial"))
+    np.testing.assert_array_equal(cached_embeddings(model, texts, tmp_path), first)
+    np.testing.assert_allclose(first, model.embed(texts), atol=1e-6)
+    cached_embeddings(model, [*texts, "Nog een tekst."], tmp_path)  # other texts: another entry
+    assert len(list(tmp_path.glob("embeddings-*.safetensors"))) == 2
+
+
+@needs_shared_data
+def test_recalibrate_refits_thresholds_in_place_and_records_beta(tmp_path):
+    import shutil
+
+    from emotiq.training.recalibrate import recalibrate
+    from emotiq.training.train import TrainConfig
+
+    folder = tmp_path / "model"
+    shutil.copytree(REPO / "models" / "emotiq-small", folder)
+    shutil.copy(_tiny_config(tmp_path), folder / "train_config.json")
+    result = CliRunner().invoke(app, ["recalibrate", "-m", str(folder), "--threshold-beta", "0.5", "--data-root", str(DATA_ROOT)])
+    assert result.exit_code == 0, result.output
+    assert "goemotions" in result.output and "predicted / gold" in result.output
+    config, _, _ = read_folder(folder)
+    thresholds = config.training["thresholds"]["emotion"]
+    assert len(thresholds) == 10 and all(0 < t < 1 for t in thresholds)
+    assert json.loads((folder / "train_config.json").read_text())["loop"]["threshold_beta"] == 0.5
+    settings = TrainConfig.from_file(folder / "train_config.json")
+    settings.data_root = str(DATA_ROOT)
+    _, precise = recalibrate(folder, settings)
+    settings.loop.threshold_beta = 2.0  # recall-weighted thresholds predict more emotions
+    _, loose = recalibrate(folder, settings)
+    assert sum(c.predicted for c in precise) < sum(c.predicted for c in loose)
+    assert [c.gold for c in precise] == [c.gold for c in loose]

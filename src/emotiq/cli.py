@@ -228,12 +228,34 @@ def train(
 
 @app.command()
 @friendly_errors
+def recalibrate(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Trained model folder to refit (rewritten in place).")] = Path("models/emotiq-small"),
+    config: Annotated[Path | None, typer.Option(help="Training config naming the dev splits (default: the model's).")] = None,
+    data_root: Annotated[Path | None, typer.Option(help="Folder with the labelled sets.")] = None,
+    threshold_beta: Annotated[float | None, typer.Option(help="F-beta the emotion thresholds maximise (below 1 favours precision).")] = None,
+) -> None:
+    """Refit temperatures and emotion thresholds on the dev splits, without training again."""
+    from emotiq.training.recalibrate import recalibrate as refit
+    from emotiq.training.train import TrainConfig
+
+    settings = TrainConfig.from_file(config or model / "train_config.json")
+    settings.data_root = str(data_root) if data_root else settings.data_root
+    settings.loop.threshold_beta = threshold_beta if threshold_beta is not None else settings.loop.threshold_beta
+    _, counts = refit(model, settings)
+    typer.echo(f"refitted {model} (threshold_beta {settings.loop.threshold_beta:g}); emotions per dev text, predicted / gold:")
+    for c in counts:
+        typer.echo(f"  {c.source:<24} {c.predicted:5.2f} / {c.gold:5.2f}  ({c.ratio - 1:+.0%}, {c.rows} rows)")
+
+
+@app.command()
+@friendly_errors
 def evaluate(
     model: Annotated[Path, typer.Option("--model", "-m", help="Model folder to evaluate.")] = Path("models/emotiq-small"),
     config: Annotated[Path | None, typer.Option(help="Training config naming sources and splits (default: the model's).")] = None,
     data_root: Annotated[Path | None, typer.Option(help="Folder with the labelled sets.")] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many test rows per set (quick check).")] = None,
     previous: Annotated[Path | None, typer.Option(help="An earlier model folder to score beside it in the same run.")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Keep the frozen baseline's embeddings here and reuse them in later runs.")] = None,
 ) -> None:
     """Score a model on every public test split beside two baselines; write metrics.md/json."""
     from emotiq.training.evaluate import run_evaluation
@@ -241,7 +263,7 @@ def evaluate(
 
     settings = TrainConfig.from_file(config or model / "train_config.json")
     settings.data_root = str(data_root) if data_root else settings.data_root
-    result = run_evaluation(model, settings, limit=limit, previous=previous)
+    result = run_evaluation(model, settings, limit=limit, previous=previous, cache_dir=cache_dir)
     typer.echo(f"wrote {model / 'metrics.md'} ({len(result['records'])} scores, {result['seconds']:.0f} s)")
 
 

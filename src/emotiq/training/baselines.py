@@ -3,12 +3,18 @@ logistic regression on frozen (un-adapted) encoder embeddings."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from emotiq.model import EmotiqModel
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +30,36 @@ class HeadData:
     n_labels: int
     rows: np.ndarray
     targets: np.ndarray
+
+
+def embedding_key(model: EmotiqModel, texts: list[str]) -> str:
+    """A digest of everything a frozen model's embeddings of ``texts`` depend on."""
+    from emotiq import __version__
+
+    c = model.config
+    digest = hashlib.sha256(f"{__version__}|{c.base}|{c.prefix}|{c.max_length}|{c.pooling}|{model.runner.precision}".encode())
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def cached_embeddings(model: EmotiqModel, texts: list[str], cache_dir: str | Path | None = None) -> np.ndarray:
+    """``model.embed(texts)``, kept in ``cache_dir`` (safetensors) and reused when the same
+    encoder, precision and texts come again. Without ``cache_dir`` nothing is stored."""
+    if cache_dir is None:
+        return model.embed(texts)
+    from safetensors.numpy import load_file, save_file
+
+    path = Path(cache_dir) / f"embeddings-{embedding_key(model, texts)}.safetensors"
+    if path.is_file():
+        logger.info("Reusing %d cached embeddings from %s", len(texts), path)
+        return load_file(str(path))["embeddings"]
+    vectors = model.embed(texts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    save_file({"embeddings": np.ascontiguousarray(vectors, dtype=np.float32)}, str(partial))
+    partial.replace(path)  # atomic: an interrupted run leaves no half-written cache entry
+    return vectors
 
 
 def head_data(train: pd.DataFrame) -> list[HeadData]:

@@ -24,7 +24,7 @@ from emotiq.decode import complaint_decision, emotion_decisions
 from emotiq.heads import role_decoder
 from emotiq.model import EmotiqModel
 from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS
-from emotiq.training.baselines import head_data, linear_baseline, tfidf_features
+from emotiq.training.baselines import cached_embeddings, head_data, linear_baseline, tfidf_features
 from emotiq.training.mappings import EKMAN_LABELS, TWEETEVAL_EMOTION_LABELS, ekman_group, tweeteval_emotion_scores
 from emotiq.training.metrics import multi_label_report, single_label_report
 from emotiq.training.sources import goemotions_ekman, load_sources
@@ -117,7 +117,7 @@ def _report(task: Task, gold: np.ndarray, probs: Probs, thresholds: np.ndarray) 
 
 
 def _systems_probs(model: EmotiqModel, frozen: EmotiqModel, train: pd.DataFrame, texts: list[str], seed: int,
-                   previous: EmotiqModel | None = None) -> dict[str, Probs]:
+                   previous: EmotiqModel | None = None, cache_dir: str | Path | None = None) -> dict[str, Probs]:
     """Probabilities of the model, of the ``previous`` model and of each baseline for ``texts``."""
     heads = head_data(train)
     train_texts = train["text"].tolist()
@@ -128,7 +128,7 @@ def _systems_probs(model: EmotiqModel, frozen: EmotiqModel, train: pd.DataFrame,
         systems["previous"] = previous.predict_proba(texts)
     tf_train, tf_test = tfidf_features(train_texts, texts)
     systems["tfidf_lr"] = linear_baseline(tf_train, heads, tf_test, seed)  # type: ignore[arg-type]
-    emb_train, emb_test = frozen.embed(train_texts), frozen.embed(texts)
+    emb_train, emb_test = cached_embeddings(frozen, train_texts, cache_dir), cached_embeddings(frozen, texts, cache_dir)
     systems["frozen_e5_lr"] = linear_baseline(emb_train, heads, emb_test, seed)
     english = (train["lang"] == "en").to_numpy()
     systems["frozen_e5_lr_en_only"] = linear_baseline(emb_train[english], head_data(train[english].reset_index(drop=True)), emb_test, seed)
@@ -188,9 +188,13 @@ def complaint_consistency(model: EmotiqModel, probs: Probs) -> dict[str, int]:
 
 
 def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | None = None,
-                   previous: str | Path | None = None) -> dict[str, Any]:
+                   previous: str | Path | None = None, cache_dir: str | Path | None = None) -> dict[str, Any]:
     """Evaluate the model in ``model_dir`` (and a ``previous`` model folder beside it);
-    write ``metrics.json``, ``metrics.md`` and the card."""
+    write ``metrics.json``, ``metrics.md`` and the card.
+
+    ``cache_dir`` keeps the frozen base encoder's embeddings of the training and test
+    texts, which do not depend on the model evaluated, for later runs.
+    """
     start = time.perf_counter()
     model = EmotiqModel.load(model_dir)
     before = EmotiqModel.load(previous) if previous else None
@@ -201,7 +205,7 @@ def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | N
         test = test.groupby("source", group_keys=False).head(limit).reset_index(drop=True)
         train = train.groupby("source", group_keys=False).head(limit * 5).reset_index(drop=True)
     ekman = goemotions_ekman("test", data_root=config.data_root) if "goemotions" in set(test["source"]) else None
-    systems = _systems_probs(model, frozen, train, test["text"].tolist(), config.loop.seed, before)
+    systems = _systems_probs(model, frozen, train, test["text"].tolist(), config.loop.seed, before, cache_dir)
     thresholds = {name: np.asarray(m.heads["emotion"].spec.thresholds())
                   for name, m in (("emotiq", model), ("previous", before)) if m is not None and "emotion" in m.heads}
     records = evaluate_sets(systems, test, ekman, thresholds)
