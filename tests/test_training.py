@@ -13,7 +13,8 @@ from tests.conftest import DATA_ROOT, REPO, needs_shared_data
 
 TINY = {
     "max_train_per_source": {name: 40 for name in ("goemotions", "xed_en", "xed_nl", "tweeteval_emotion", "semeval2017_sentiment",
-                                                    "xci", "cesamard", "absa16_en", "absa16_nl", "dutch_political_tweets")},
+                                                    "xci", "cesamard", "absa16_en", "absa16_nl", "dutch_political_tweets",
+                                                    "semeval2018_ec", "dutch_tv_emotion")},
     "max_dev_per_source": 20,
 }
 
@@ -21,7 +22,7 @@ TINY = {
 def _tiny_config(tmp_path):
     config = json.loads((REPO / "models" / "emotiq-small" / "train_config.json").read_text())
     config.update(TINY)
-    config["loop"].update({"epochs": 1, "trainable_layers": 1})
+    config["loop"].update({"epochs": 1, "trainable_layers": 1, "lora_rank": 0, "samples_per_epoch": 0})
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(config))
     return path
