@@ -12,11 +12,14 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from emotiq.errors import EmotiqError
+
+if TYPE_CHECKING:
+    from emotiq.training.train import TrainConfig
 
 app = typer.Typer(help="Emotion, sentiment and complaint scores for Dutch and English feedback.", no_args_is_help=True, add_completion=False)
 
@@ -226,6 +229,15 @@ def train(
     typer.echo(f"saved {output}")
 
 
+def _model_recipe(model: Path, config: Path | None, data_root: Path | None) -> TrainConfig:
+    """The training config of ``model`` (or ``config``), with ``data_root`` overriding its data folder."""
+    from emotiq.training.train import TrainConfig
+
+    settings = TrainConfig.from_file(config or model / "train_config.json")
+    settings.data_root = str(data_root) if data_root else settings.data_root
+    return settings
+
+
 @app.command()
 @friendly_errors
 def recalibrate(
@@ -236,10 +248,8 @@ def recalibrate(
 ) -> None:
     """Refit temperatures and emotion thresholds on the dev splits, without training again."""
     from emotiq.training.recalibrate import recalibrate as refit
-    from emotiq.training.train import TrainConfig
 
-    settings = TrainConfig.from_file(config or model / "train_config.json")
-    settings.data_root = str(data_root) if data_root else settings.data_root
+    settings = _model_recipe(model, config, data_root)
     settings.loop.threshold_beta = threshold_beta if threshold_beta is not None else settings.loop.threshold_beta
     _, counts = refit(model, settings)
     typer.echo(f"refitted {model} (threshold_beta {settings.loop.threshold_beta:g}); emotions per dev text, predicted / gold:")
@@ -259,10 +269,8 @@ def evaluate(
 ) -> None:
     """Score a model on every public test split beside two baselines; write metrics.md/json."""
     from emotiq.training.evaluate import run_evaluation
-    from emotiq.training.train import TrainConfig
 
-    settings = TrainConfig.from_file(config or model / "train_config.json")
-    settings.data_root = str(data_root) if data_root else settings.data_root
+    settings = _model_recipe(model, config, data_root)
     result = run_evaluation(model, settings, limit=limit, previous=previous, cache_dir=cache_dir)
     typer.echo(f"wrote {model / 'metrics.md'} ({len(result['records'])} scores, {result['seconds']:.0f} s)")
 
