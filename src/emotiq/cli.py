@@ -212,6 +212,7 @@ def train(
     epochs: Annotated[int | None, typer.Option(help="Override the config's epochs.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the interrupted run whose checkpoint folder (<output>-checkpoints) this is.")] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads for training (default: the config's, else torch's).")] = None,
+    init_from: Annotated[Path | None, typer.Option(help="Continue training this model folder (same base and LoRA rank) instead of starting from the base.")] = None,
 ) -> None:
     """Rebuild the default multi-task model from the labelled sets (fixed seed); resumable."""
     from emotiq.training.train import TrainConfig, resume_training, run_training
@@ -225,6 +226,7 @@ def train(
     settings.permissive_only = permissive_only or settings.permissive_only
     settings.loop.epochs = epochs or settings.loop.epochs
     settings.loop.threads = threads if threads is not None else settings.loop.threads
+    settings.init_from = str(init_from) if init_from else settings.init_from
     run_training(settings, output)
     typer.echo(f"saved {output}")
 

@@ -29,7 +29,14 @@ def _training_record(config: ModelConfig) -> str:
     train_rows = sum(r["rows"] for r in rows if r.get("split") == "train")
     dev_rows = sum(r["rows"] for r in rows if r.get("split") == "dev")
     lines = [f"- Training rows: {train_rows:,} (dev rows for model selection and calibration: {dev_rows:,})",
-             f"- Wall time: {training.get('wall_seconds', 0) / 60:.0f} min on the training machine (2 CPU cores)"]
+             f"- Wall time: {training.get('wall_seconds', 0) / 60:.0f} min on the training machine (2 CPU cores)"
+             + (f", CPU time {training['cpu_seconds'] / 60:.0f} min over {training.get('sittings', 1)} sitting(s)"
+                if training.get("cpu_seconds") else "")]
+    earlier = training.get("continued_from")
+    if earlier:
+        lines.append(f"- Continued from `{earlier.get('name')}`, itself trained for {len(earlier.get('history', []))} epoch(s), "
+                     f"{earlier.get('wall_seconds', 0) / 60:.0f} min wall and {earlier.get('cpu_seconds', 0) / 60:.0f} min CPU"
+                     " (its record is kept in config.json)")
     for epoch in training.get("history", []):
         lines.append(f"- Epoch {epoch['epoch']}: train loss {epoch['train_loss']}, dev macro-F1 {epoch['dev_macro_f1']}")
     if training.get("temperatures"):

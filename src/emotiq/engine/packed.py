@@ -41,7 +41,11 @@ logger = logging.getLogger(__name__)
 
 
 def supports_packing(body: nn.Module) -> bool:
-    """Whether ``body`` is a BERT encoder that :class:`PackedEncoder` reproduces exactly."""
+    """Whether ``body`` is a BERT encoder that :class:`PackedEncoder` reproduces exactly.
+
+    Not while adapter layers are injected (during training): the packed view reads the plain
+    ``Linear`` weights only.
+    """
     config = getattr(body, "config", None)
     layers = getattr(getattr(body, "encoder", None), "layer", None)
     return (
@@ -52,6 +56,7 @@ def supports_packing(body: nn.Module) -> bool:
         and config.hidden_act in {"gelu", "gelu_new", "gelu_pytorch_tanh"}
         and not getattr(config, "is_decoder", False)
         and all(hasattr(layer, "attention") and hasattr(layer, "intermediate") for layer in layers)
+        and not any("lora_" in name for name, _ in body.named_parameters())
     )
 
 

@@ -50,6 +50,16 @@ def lora_factors(body: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().float().cpu().contiguous() for k, v in get_peft_model_state_dict(body).items()}
 
 
+def load_lora_factors(body: nn.Module, factors: dict[str, torch.Tensor]) -> None:
+    """Set the injected LoRA layers of ``body`` to ``factors`` (peft's key layout, as saved)."""
+    from peft import set_peft_model_state_dict
+
+    result = set_peft_model_state_dict(body, factors)
+    missing = [k for k in result.missing_keys if "lora_" in k]
+    if result.unexpected_keys or missing:
+        raise ValueError(f"LoRA factors do not fit the encoder: unexpected {list(result.unexpected_keys)[:3]}, missing {missing[:3]}")
+
+
 def unload_lora(body: nn.Module) -> None:
     """Merge the injected LoRA layers into their base ``Linear`` layers and remove them."""
     from peft.tuners.lora import LoraLayer

@@ -426,9 +426,13 @@ def fit(model: EmotiqModel, train: ExampleSet, dev: ExampleSet, settings: LoopSe
             "train_seconds": state.train_seconds, "cpu_seconds": state.cpu_seconds, "sittings": state.sittings}
 
 
-def calibrate(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: LoopSettings) -> dict[str, float]:
-    """Fit and set each head's temperature on ``dev`` (annotated labels only); returns them."""
-    logits = predict_logits(model, dev, heads, settings)
+def calibrate(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: LoopSettings,
+              logits: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
+    """Fit and set each head's temperature on ``dev`` (annotated labels only); returns them.
+
+    ``logits`` (from :func:`predict_logits` on ``dev``) saves running the encoder again.
+    """
+    logits = logits if logits is not None else predict_logits(model, dev, heads, settings)
     temperatures = {}
     for name in heads:
         mask = dev.masks[name]
@@ -441,11 +445,13 @@ def calibrate(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: L
     return temperatures
 
 
-def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: LoopSettings) -> dict[str, list[float]]:
+def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: LoopSettings,
+                    logits: dict[str, torch.Tensor] | None = None) -> dict[str, list[float]]:
     """Per-label decision thresholds of sigmoid heads, chosen for F-beta (``threshold_beta``) on
     the dev rows that annotate each label; sets and returns them.
 
-    Labels with fewer than 10 positive dev rows keep 0.5.
+    Labels with fewer than 10 positive dev rows keep 0.5. ``logits`` (raw, from
+    :func:`predict_logits` on ``dev``) saves running the encoder again.
     """
     tuned = {}
     for name in heads:
@@ -453,7 +459,8 @@ def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], setti
         mask = dev.masks[name]
         if spec.kind != "sigmoid" or mask.sum() < 20:
             continue
-        probs = model.heads[name].probabilities(predict_logits(model, dev, [name], settings)[name][mask]).numpy()
+        raw = logits[name] if logits is not None else predict_logits(model, dev, [name], settings)[name]
+        probs = model.heads[name].probabilities(raw[mask]).numpy()
         target = dev.targets[name][mask].numpy()
         known = known_labels(dev, name)[mask].numpy()
         thresholds = []

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from emotiq.decode import emotion_decisions
 from emotiq.model import EmotiqModel
@@ -38,14 +39,19 @@ class LabelCount:
         return self.predicted / self.gold if self.gold else float("nan")
 
 
-def emotion_label_counts(model: EmotiqModel, dev: ExampleSet, config: TrainConfig) -> list[LabelCount]:
+def emotion_label_counts(model: EmotiqModel, dev: ExampleSet, config: TrainConfig,
+                         logits: dict[str, torch.Tensor] | None = None) -> list[LabelCount]:
     """Per source, the gold and the decoded (``analyze``-style) emotions per text, counted over
-    the emotions each source annotates."""
+    the emotions each source annotates.
+
+    ``logits`` (raw, from :func:`predict_logits` on ``dev``) saves running the encoder again.
+    """
     if "emotion" not in model.heads:
         return []
     head = model.heads["emotion"]
     mask = dev.masks["emotion"].numpy()
-    probs = head.probabilities(predict_logits(model, dev, ["emotion"], config.loop)["emotion"]).numpy()
+    raw = logits["emotion"] if logits is not None else predict_logits(model, dev, ["emotion"], config.loop)["emotion"]
+    probs = head.probabilities(raw).numpy()
     known = known_labels(dev, "emotion").numpy()
     gold = np.nan_to_num(dev.targets["emotion"].numpy())
     chosen = emotion_decisions(probs, head.spec.labels, head.spec.thresholds())
@@ -67,8 +73,9 @@ def recalibrate(model_dir: str | Path, config: TrainConfig) -> tuple[EmotiqModel
     _, dev_df = training_frames(config)
     dev = ExampleSet(dev_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
     heads = list(model.heads)
-    temperatures = calibrate(model, dev, heads, config.loop)
-    thresholds = tune_thresholds(model, dev, heads, config.loop)
+    logits = predict_logits(model, dev, heads, config.loop)
+    temperatures = calibrate(model, dev, heads, config.loop, logits)
+    thresholds = tune_thresholds(model, dev, heads, config.loop, logits)
     record: dict[str, Any] = model.config.training
     record.update({"temperatures": temperatures, "thresholds": thresholds})
     record.setdefault("config", {}).setdefault("loop", {})["threshold_beta"] = config.loop.threshold_beta
@@ -78,7 +85,7 @@ def recalibrate(model_dir: str | Path, config: TrainConfig) -> tuple[EmotiqModel
         data = json.loads(recipe.read_text(encoding="utf-8"))
         data.setdefault("loop", {})["threshold_beta"] = config.loop.threshold_beta
         recipe.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    counts = emotion_label_counts(model, dev, config)
+    counts = emotion_label_counts(model, dev, config, logits)
     for c in counts:
         logger.info("dev %s: %.2f emotions per text predicted, %.2f gold (%d rows)", c.source, c.predicted, c.gold, c.rows)
     return model, counts

@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from emotiq.heads import HeadSet
+from emotiq.heads import HeadSet, HeadSpec
 from emotiq.model import EmotiqModel
-from emotiq.training.adapters import has_lora, lora_factors, unload_lora
+from emotiq.training.adapters import add_lora, has_lora, load_lora_factors, lora_factors, unload_lora
 from emotiq.training.examples import ExampleSet
-from emotiq.training.loop import LoopSettings, calibrate, fit, tune_thresholds
+from emotiq.training.loop import LoopSettings, calibrate, fit, predict_logits, tune_thresholds
 from emotiq.training.resume import load_checkpoint
 from emotiq.training.sources import load_sources, source_info, summary_table
 
@@ -48,6 +48,9 @@ class TrainConfig:
     max_train_per_source: dict[str, int] = field(default_factory=dict)
     max_dev_per_source: int = 800
     data_root: str | None = None
+    init_from: str | None = None
+    """A trained model folder to continue from (its heads, LayerNorms and LoRA factors) instead of
+    fresh heads over the base; the loop starts a new schedule."""
     loop: LoopSettings = field(default_factory=LoopSettings)
 
     @classmethod
@@ -98,6 +101,31 @@ def _data_record(config: TrainConfig, train: pd.DataFrame, dev: pd.DataFrame) ->
     }
 
 
+def warm_start(folder: str | Path, config: TrainConfig) -> EmotiqModel:
+    """A model that continues training the one in ``folder``: its heads, its whole encoder tensors
+    and its LoRA factors, unmerged and trainable (the rank and alpha must be ``config.loop``'s)."""
+    from emotiq import model_io
+
+    saved, head_state, encoder_state = model_io.read_folder(folder)
+    if saved.base != config.base:
+        raise ValueError(f"{folder} is built on {saved.base!r}, the config on {config.base!r}")
+    model = EmotiqModel.from_base(config.base, [HeadSpec.from_dict(h) for h in saved.heads], name=config.name)
+    factors, whole = model_io.split_adapter(encoder_state)
+    model_io.merge_encoder_state(model.encoder.body, whole)
+    model.heads.load_state_dict(head_state)
+    model.config.encoder_params = sorted(whole)
+    model.config.training = {"continued_from": {"folder": str(folder), "name": saved.name, **saved.training}}
+    if factors:
+        loop = config.loop
+        if (saved.adapter.get("rank"), float(saved.adapter.get("alpha", 0))) != (loop.lora_rank, float(loop.lora_alpha)):
+            raise ValueError(f"{folder} has a LoRA adapter of rank {saved.adapter.get('rank')} and alpha "
+                             f"{saved.adapter.get('alpha')}; set the config's lora_rank and lora_alpha to match")
+        add_lora(model.encoder.body, loop.lora_rank, loop.lora_alpha, loop.lora_dropout)
+        load_lora_factors(model.encoder.body, factors)
+    logger.info("Continuing from %s (%d LoRA factors, %d whole encoder tensors)", folder, len(factors), len(whole))
+    return model
+
+
 def _keep_labelled_heads(model: EmotiqModel, train: ExampleSet) -> None:
     """Drop built-in heads the training rows give no labels for (e.g. with permissive_only)."""
     unlabelled = [name for name in model.heads if not train.masks[name].any()]
@@ -120,7 +148,7 @@ def run_training(config: TrainConfig, output: str | Path, *, resume: bool = Fals
     start = time.perf_counter()
     train_df, dev_df = training_frames(config)
     logger.info("Training on %d rows, selecting on %d dev rows", len(train_df), len(dev_df))
-    model = EmotiqModel.from_base(config.base, name=config.name)
+    model = warm_start(config.init_from, config) if config.init_from else EmotiqModel.from_base(config.base, name=config.name)
     train = ExampleSet(train_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
     dev = ExampleSet(dev_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
     _keep_labelled_heads(model, train)
@@ -133,10 +161,13 @@ def run_training(config: TrainConfig, output: str | Path, *, resume: bool = Fals
         unload_lora(model.encoder.body)
         model.config.adapter = {"type": "lora", "rank": config.loop.lora_rank, "alpha": config.loop.lora_alpha, "library": "peft"}
         model.to()
-    temperatures = calibrate(model, dev, result["heads"], config.loop)
-    thresholds = tune_thresholds(model, dev, result["heads"], config.loop)
+    logits = predict_logits(model, dev, result["heads"], config.loop)
+    temperatures = calibrate(model, dev, result["heads"], config.loop, logits)
+    thresholds = tune_thresholds(model, dev, result["heads"], config.loop, logits)
     model.config.trained = True
+    earlier = {k: v for k, v in model.config.training.items() if k == "continued_from"}
     model.config.training = {
+        **earlier,
         "config": config.to_dict(),
         "data": _data_record(config, train_df, dev_df),
         "history": result["history"],
