@@ -16,7 +16,8 @@ scored on the full test split, in the same run:
 
 * ``auto`` and each strategy of ``emotiq finetune`` (``frozen``, ``hybrid``,
   ``lora``, ``contrastive``) on the bundled model, with the default time budget
-  (the run holds out 10% of the given rows for calibration and scoring);
+  (the run holds out 10% of the given rows to score the candidates and calibrate the
+  winner; a winning linear head is then fitted again on all the given rows);
 * ``TF-IDF + LR``: word 1-2 and char 2-5 TF-IDF, logistic regression with C
   chosen by 3-fold cross-validation on the training rows;
 * ``frozen e5 + LR``: logistic regression (C by 3-fold cross-validation) on the
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -241,10 +243,11 @@ def table(rows: list[dict[str, Any]], systems: list[str]) -> list[str]:
 def report(rows: list[dict[str, Any]], systems: list[str], info: dict[str, Any], seconds: float, command: str) -> str:
     lines = ["# Fine-tuning on your own labels: strategies against tuned baselines", "",
              (f"Macro-F1 / accuracy on each set's test split and training wall time, per training size. Machine: {info['cpu']}, "
-              f"{info['usable_cpus']} usable CPUs, torch {info['torch']}, shared with another training job (run at `nice 10`); "
-              f"whole run {seconds / 60:.0f} min. Command: `{command}`."), "",
-             ("`auto` (default time budget) and the strategies train on the bundled model with 10% of the rows held out for "
-              "calibration; `*`: the encoder vectors of these texts were already computed in this run, so the time excludes "
+              f"{info['usable_cpus']} usable CPUs, torch {info['torch']}, 1-minute load average {info.get('load_avg_1m', 0):.1f} "
+              f"at the end; whole run {seconds / 60:.0f} min. Command: `{command}`."), "",
+             ("`auto` (default time budget) and the strategies train on the bundled model with 10% of the rows held out to "
+              "score the candidates and calibrate the winner (a winning linear head is then fitted again on all the rows); "
+              "`*`: the encoder vectors of these texts were already computed in this run, so the time excludes "
               "embedding. TF-IDF + LR and frozen e5 + LR (vectors of the bundled model's encoder) choose C by 3-fold "
               "cross-validation on the training rows and fit on all of them. `10pc`: 10 rows per class.")]
     for name in dict.fromkeys(r["set"] for r in rows):
@@ -285,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
         sizes = dict.fromkeys("all" if s.isdigit() and int(s) >= len(data[0]) else s for s in wanted)  # a size past the set is all of it
         for size in sizes:
             rows += measure(name, size, data, systems, vectors, args.seed)
-            info = machine_info()
+            info = {**machine_info(), "load_avg_1m": os.getloadavg()[0]}
             command = "python benchmarks/bench_finetune.py " + " ".join(sys.argv[1:] if argv is None else argv)
             markdown = report(rows, systems, info, time.perf_counter() - start, command.strip())
             write_results(args.output, markdown, {"machine": info, "seed": args.seed, "results": rows})  # after every size

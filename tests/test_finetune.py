@@ -255,6 +255,18 @@ def test_auto_scores_every_candidate_and_names_what_it_skipped(split, tmp_path):
     assert chosen[0]["score"] == max(c["score"] for c in candidates.values() if c["score"] is not None)
     card = (tmp_path / "auto" / "README.md").read_text(encoding="utf-8")
     assert "Strategies tried" in card and "| lora | skipped |" in card
+    # the eval rows were split off the input: the winning linear head is fitted again on every row
+    assert result.metrics["refit_on_all_rows"] and chosen[0]["settings"]["fitted_on"] == f"all {len(train)} rows"
+    assert "fitted again, with the same settings" in (tmp_path / "auto" / "metrics.md").read_text(encoding="utf-8")
+
+
+def test_a_given_eval_set_is_never_fitted_on(split, tmp_path):
+    train, held = split
+    result = finetune(train[["text", "label"]], eval=held[["text", "label"]], task="topic", strategy="frozen",
+                      output=tmp_path / "given")
+    frozen = result.metrics["candidates"][0]
+    assert frozen["scored_on"] == f"3-fold cross-validation over {len(train)} rows"
+    assert not result.metrics["refit_on_all_rows"] and "fitted_on" not in frozen["settings"]
 
 
 def test_strategy_and_budget_checks():

@@ -177,8 +177,12 @@ def _train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec], train:
 
 def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec], train: fd.LabelledRows,
                   held: fd.LabelledRows, *, strategy: str, budget: float | None, started: float, epochs: int,
-                  seed: int) -> dict[str, Any]:
-    """Embed the rows once, try the strategies within the budget, install the best and calibrate it on eval."""
+                  seed: int, refit_all: bool = False) -> dict[str, Any]:
+    """Embed the rows once, try the strategies within the budget, install the best and calibrate it on eval.
+
+    ``refit_all``: the eval rows were split off the training input, so a winning linear head is fitted
+    again on all rows; its calibration and eval scores then come from fits that left the eval rows out.
+    """
     texts = train.texts + held.texts
     budget = budget if budget is not None else fs.default_budget(len(texts))
     embed_start = time.perf_counter()
@@ -189,16 +193,19 @@ def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec],
     before = fs.probabilities(model, vectors[n:][:DRIFT_TEXTS], list(keep))
     weights = ft.balanced_weights(train, spec)
     deadline = started + budget - fs.FINISH_RESERVE  # calibration and saving follow the search
-    search = fs.Search(model, spec, keep, train, held, vectors, rate, deadline, seed, epochs, weights)
+    search = fs.Search(model, spec, keep, train, held, vectors, rate, deadline, seed, epochs, weights, refit_all=refit_all)
     best = fs.run_search(search, strategy)
     if best.strategy in ("lora", "contrastive"):
         vectors = search.fitted[best.strategy]["vectors"]
     eval_vectors = torch.from_numpy(np.asarray(vectors[n:], dtype=np.float32))
     model.heads.eval()
-    with torch.no_grad():
-        logits = model.heads[spec.name](eval_vectors)
-        if spec.name in model.lexical:
-            logits = logits + model.lexical[spec.name].logits(held.texts)
+    if refit_all and best.strategy in search.held_logits:  # the installed head has seen the eval rows: use fits that did not
+        logits = torch.from_numpy(search.held_logits[best.strategy])
+    else:
+        with torch.no_grad():
+            logits = model.heads[spec.name](eval_vectors)
+            if spec.name in model.lexical:
+                logits = logits + model.lexical[spec.name].logits(held.texts)
     gold = torch.tensor([spec.labels.index(label) for label in held.labels])
     spec.temperature = fit_temperature(logits, gold, "softmax") if len(gold) >= 20 else 1.0
     probs = (logits / spec.temperature).softmax(-1).numpy()
@@ -208,7 +215,8 @@ def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec],
         "drift": fr.drift(keep, before, after),
         "record": {"strategy": best.strategy, "requested_strategy": strategy, "time_budget_s": round(budget, 1),
                    "candidates": fs.record(search.candidates), "class_weights": weights,
-                   "temperature": round(spec.temperature, 4), "encoder_trained": best.strategy in ("lora", "contrastive")},
+                   "temperature": round(spec.temperature, 4), "encoder_trained": best.strategy in ("lora", "contrastive"),
+                   "refit_on_all_rows": bool(refit_all and best.strategy in search.held_logits)},
     }
 
 
@@ -273,7 +281,7 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
     model, spec, raw, data = _start(train, base, task, adapt, multi_label, options)
     if searched:
         run = _search_train(model, spec, _kept_heads(model, spec, raw), data.train, data.eval, strategy=strategy, budget=budget,
-                            started=start, epochs=epochs, seed=seed)
+                            started=start, epochs=epochs, seed=seed, refit_all=eval is None)
     else:
         run = _train(model, spec, _kept_heads(model, spec, raw), data.train, data.eval,
                      layers=_layers(trainable_layers, adapt, model), epochs=epochs, seed=seed, max_tokens=max_tokens)
@@ -282,6 +290,7 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
     _warn_one_class(spec, run["probs"], data.eval, data.notes)
     metrics = {"task": spec.name, "mode": "adapt" if adapt else "new_task", "multi_label": multi_label, "labels": spec.labels,
                "strategy": run["record"]["strategy"], "candidates": run["record"].get("candidates", []),
+               "refit_on_all_rows": run["record"].get("refit_on_all_rows", False),
                **fr.evaluate(spec, run["probs"], data.eval.labels),
                "majority_baseline": fr.majority_baseline(spec, data.train.labels, data.eval.labels),
                "other_heads_drift": run["drift"], "seconds": round(time.perf_counter() - start, 1)}

@@ -15,10 +15,13 @@ from emotiq.lexical import LexicalHead, TfidfFeatures
 
 logger = logging.getLogger(__name__)
 
-HYBRID_C = (4.0, 16.0)
-"""Inverse L2 strengths tried for the hybrid head (chosen on the selection rows)."""
-FROZEN_C = (1.0, 10.0, 100.0)
-"""Inverse L2 strengths tried for the frozen-encoder head."""
+HYBRID_GRID = tuple((c, w) for w in (1.0, 0.5, 2.0) for c in (4.0, 16.0, 1.0))
+"""(inverse L2 strength C, weight of the encoder vector against the TF-IDF block) tried for the hybrid
+head, in this order while time allows. A larger vector weight regularises the vector's coefficients
+less than the n-grams' (and a smaller one more), so the grid also chooses how much the words decide."""
+FROZEN_GRID = tuple((c, 1.0) for c in (1.0, 10.0, 100.0, 0.1))
+"""(C, vector weight) tried for the frozen-encoder head."""
+FROZEN_C = FROZEN_GRID[0][0]
 MAX_FOLDS = 3
 
 
@@ -36,7 +39,10 @@ def _logistic(c: float, seed: int) -> Any:
 
 @dataclass
 class LinearFit:
-    """A fitted softmax head over ``[scale * vector, lexical features]`` (``lexical`` None: vector only)."""
+    """A fitted softmax head over ``[scale * vector, lexical features]`` (``lexical`` None: vector only).
+
+    ``scale`` brings the vectors to a mean norm of ``dense_weight`` (the TF-IDF blocks have norm 1 each).
+    """
 
     weight: np.ndarray
     """``(n_labels, n_features)`` in the order vector dims, then lexical features."""
@@ -44,11 +50,12 @@ class LinearFit:
     scale: float
     lexical: TfidfFeatures | None
     c: float
+    dense_weight: float = 1.0
 
     @classmethod
     def fit(cls, vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_labels: int, *, hybrid: bool, c: float,
-            seed: int) -> LinearFit:
-        scale = 1.0 / max(float(np.linalg.norm(vectors, axis=1).mean()), 1e-6)
+            seed: int, dense_weight: float = 1.0) -> LinearFit:
+        scale = dense_weight / max(float(np.linalg.norm(vectors, axis=1).mean()), 1e-6)
         lexical = TfidfFeatures.fit(texts) if hybrid else None
         from threadpoolctl import threadpool_limits
 
@@ -61,7 +68,7 @@ class LinearFit:
             bias[model.classes_[0]] = 0.0
         else:
             weight[model.classes_], bias[model.classes_] = model.coef_, model.intercept_
-        return cls(weight, bias, scale, lexical, c)
+        return cls(weight, bias, scale, lexical, c, dense_weight)
 
     def logits(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         x = _design(vectors, texts, self.scale, self.lexical)
@@ -103,18 +110,43 @@ def folds(gold: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(gold)), gold))
 
 
+@dataclass
+class Selection:
+    """The best setting of a linear head over some splits, with its out-of-split logits."""
+
+    score: float
+    c: float
+    dense_weight: float
+    logits: np.ndarray
+    """``(rows, labels)`` logits of each scored row from the fit that left it out (NaN: never scored)."""
+    tried: int
+
+
 def select_and_fit(vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_labels: int, *, hybrid: bool,
-                   splits: list[tuple[np.ndarray, np.ndarray]], seed: int) -> tuple[float, float]:
-    """(best macro-F1 over ``splits``, its C): each C in the grid is scored on the same splits."""
-    grid = HYBRID_C if hybrid else FROZEN_C
-    best = (-1.0, grid[0])
-    for c in grid:
-        scores = []
+                   splits: list[tuple[np.ndarray, np.ndarray]], seed: int, deadline: float | None = None) -> Selection:
+    """The setting with the best mean macro-F1 over ``splits`` (each one scored on the same splits).
+
+    Settings are tried in grid order until ``deadline`` (``time.perf_counter()`` seconds; the first
+    always runs).
+    """
+    import time
+
+    grid = HYBRID_GRID if hybrid else FROZEN_GRID
+    best: Selection | None = None
+    for tried, (c, weight) in enumerate(grid, start=1):
+        scores, logits = [], np.full((len(gold), n_labels), np.nan, dtype=np.float32)
         for fit_rows, score_rows in splits:
             fitted = LinearFit.fit(vectors[fit_rows], [texts[i] for i in fit_rows], gold[fit_rows], n_labels, hybrid=hybrid,
-                                   c=c, seed=seed)
-            scores.append(macro_f1(gold[score_rows], fitted.probabilities(vectors[score_rows], [texts[i] for i in score_rows])))
+                                   c=c, seed=seed, dense_weight=weight)
+            logits[score_rows] = fitted.logits(vectors[score_rows], [texts[i] for i in score_rows])
+            scores.append(macro_f1(gold[score_rows], logits[score_rows]))
         score = float(np.mean(scores))
-        logger.info("%s head, C=%g: macro-F1 %.4f over %d split(s)", "hybrid" if hybrid else "frozen", c, score, len(splits))
-        best = max(best, (score, c))
+        logger.info("%s head, C=%g, vector weight %g: macro-F1 %.4f over %d split(s)", "hybrid" if hybrid else "frozen", c, weight,
+                    score, len(splits))
+        if best is None or score > best.score:
+            best = Selection(score, c, weight, logits, tried)
+        best.tried = tried
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+    assert best is not None
     return best

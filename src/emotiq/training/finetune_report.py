@@ -159,6 +159,9 @@ def metrics_section(metrics: dict[str, Any]) -> str:
     lines = [f"Eval macro-F1 **{metrics['macro_f1']:.3f}** (majority baseline {base['macro_f1']:.3f}, always `{base['predicts']}`)"]
     if "accuracy" in metrics:
         lines[0] += f"; accuracy {metrics['accuracy']:.3f} (baseline {base['accuracy']:.3f})"
+    if metrics.get("refit_on_all_rows"):
+        lines[0] += (". The saved head was then fitted again, with the same settings, on the training and eval rows together;"
+                     " these eval scores and its calibration come from fits that left the eval rows out")
     lines += ["", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |" for k, v in metrics["per_class"].items()]
     if metrics.get("candidates"):

@@ -1,12 +1,13 @@
 """Choosing a fine-tuning strategy by measurement, within a time budget.
 
 Every candidate strategy is scored by macro-F1 on rows it was not fitted on:
-with fewer than :data:`CV_BELOW` rows, by stratified cross-validation over all
-given rows for the strategies on cached vectors (``frozen``, ``hybrid``); else,
-and for the strategies that adapt the encoder (``lora``, ``contrastive``), on
-the held-out eval rows. The best one is refitted on the training rows and
-installed in the model. Each candidate's score, time, and why it was skipped
-are recorded for the model card.
+with fewer than :data:`CV_BELOW` rows, by stratified cross-validation for the
+strategies on cached vectors (``frozen``, ``hybrid``); else, and for the
+strategies that adapt the encoder (``lora``, ``contrastive``), on the held-out
+eval rows. The best one is installed in the model: a linear head is fitted
+again on all rows when the eval rows were split off the training input (on the
+training rows when they were given apart). Each candidate's score, time, and why
+it was skipped are recorded for the model card.
 """
 
 from __future__ import annotations
@@ -94,8 +95,13 @@ class Search:
     seed: int
     epochs: int
     weights: list[float] | None
+    refit_all: bool = False
+    """The eval rows were split off the training input: a linear head that wins is fitted again on
+    all rows (its eval scores come from fits that left those rows out)."""
     candidates: list[Candidate] = field(default_factory=list)
     fitted: dict[str, Any] = field(default_factory=dict)
+    held_logits: dict[str, np.ndarray] = field(default_factory=dict)
+    """Strategy -> logits of the eval rows from a fit that did not see them (linear strategies)."""
 
     @property
     def n_train(self) -> int:
@@ -113,28 +119,51 @@ class Search:
         return self.deadline - time.perf_counter()
 
     def splits(self) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+        """Cross-validation folds over the rows the final head may be fitted on (all rows when they
+        are refitted together, else the training rows), or the eval rows as one held-out split."""
         rows = len(self.texts)
         if rows < CV_BELOW:
-            found = folds(self.gold, self.seed)
-            return found, f"{len(found)}-fold cross-validation over {rows} rows"
+            pool = rows if self.refit_all else self.n_train
+            found = folds(self.gold[:pool], self.seed)
+            return found, f"{len(found)}-fold cross-validation over {pool} rows"
         return [(np.arange(self.n_train), np.arange(self.n_train, rows))], f"{rows - self.n_train} held-out rows"
 
 
 def _linear(search: Search, hybrid: bool) -> Candidate:
     name = "hybrid" if hybrid else "frozen"
     splits, scored_on = search.splits()
-    score, c = select_and_fit(search.vectors, search.texts, search.gold, len(search.spec.labels), hybrid=hybrid, splits=splits,
-                              seed=search.seed)
+    n_labels, gold = len(search.spec.labels), search.gold
+    chosen = select_and_fit(search.vectors, search.texts, gold, n_labels, hybrid=hybrid, splits=splits, seed=search.seed,
+                            deadline=search.deadline)
+    train, held = np.arange(search.n_train), np.arange(search.n_train, len(search.texts))
+    options = {"hybrid": hybrid, "c": chosen.c, "seed": search.seed, "dense_weight": chosen.dense_weight}
+    rows = np.arange(len(search.texts)) if search.refit_all else train
+    search.fitted[name] = LinearFit.fit(search.vectors[rows], [search.texts[i] for i in rows], gold[rows], n_labels, **options)
+    held_logits = chosen.logits[held]
+    if not search.refit_all:  # the installed head has not seen the eval rows
+        held_logits = search.fitted[name].logits(search.vectors[held], search.held.texts)
+    elif np.isnan(held_logits).any():  # the splits did not score every eval row
+        held_logits = LinearFit.fit(search.vectors[train], search.train.texts, gold[train], n_labels, **options).logits(
+            search.vectors[held], search.held.texts)
+    search.held_logits[name] = np.asarray(held_logits, dtype=np.float32)
+    settings: dict[str, Any] = {"C": chosen.c, "settings_tried": chosen.tried,
+                                "held_out_score": round(macro_f1(gold[held], held_logits), 4)}
+    if hybrid:
+        settings["vector_weight"] = chosen.dense_weight
+        settings["lexical_features"] = search.fitted[name].lexical.size
+    if search.refit_all:
+        settings["fitted_on"] = f"all {len(rows)} rows"
+    return Candidate(name, "scored", round(chosen.score, 4), scored_on, settings=settings)
+
+
+def _frozen_on_training_rows(search: Search) -> LinearFit:
+    """The chosen frozen-encoder head fitted on the training rows only (the start of encoder adaptation)."""
+    fitted = search.fitted["frozen"]
+    if not search.refit_all:
+        return fitted
     train = np.arange(search.n_train)
-    search.fitted[name] = LinearFit.fit(search.vectors[train], search.train.texts, search.gold[train], len(search.spec.labels),
-                                        hybrid=hybrid, c=c, seed=search.seed)
-    fitted = search.fitted[name]
-    held = np.arange(search.n_train, len(search.texts))
-    held_score = macro_f1(search.gold[held], fitted.probabilities(search.vectors[held], search.held.texts))
-    settings: dict[str, Any] = {"C": c, "held_out_score": round(held_score, 4)}
-    if fitted.lexical is not None:
-        settings["lexical_features"] = fitted.lexical.size
-    return Candidate(name, "scored", round(score, 4), scored_on, settings=settings)
+    return LinearFit.fit(search.vectors[train], search.train.texts, search.gold[train], len(search.spec.labels), hybrid=False,
+                         c=fitted.c, seed=search.seed)
 
 
 def _adapted(search: Search, objective: str) -> Candidate:
@@ -152,7 +181,7 @@ def _adapted(search: Search, objective: str) -> Candidate:
                                          f"re-embedding), {max(search.left(), 0):.0f} s of the time budget left")
     model, spec = search.model, search.spec
     if objective == "lora":
-        search.fitted["frozen"].install(model, spec)  # start from the frozen-encoder head
+        _frozen_on_training_rows(search).install(model, spec)  # start from the frozen-encoder head
     teacher = probabilities(model, search.vectors[: search.n_train], list(search.keep))
     before = probabilities(model, search.vectors[search.n_train:][: fa.DRIFT_TEXTS], list(search.keep))
     saved = fa.snapshot(model)
@@ -163,7 +192,7 @@ def _adapted(search: Search, objective: str) -> Candidate:
     vectors = model.embed(search.texts)
     train, held = np.arange(search.n_train), np.arange(search.n_train, len(search.texts))
     if objective == "contrastive":
-        fitted = LinearFit.fit(vectors[train], search.train.texts, search.gold[train], len(spec.labels), hybrid=False, c=FROZEN_C[0],
+        fitted = LinearFit.fit(vectors[train], search.train.texts, search.gold[train], len(spec.labels), hybrid=False, c=FROZEN_C,
                                seed=search.seed)
         probs = fitted.probabilities(vectors[held], search.held.texts)
     else:
