@@ -158,19 +158,19 @@ def main() -> None:
     f3 = "{:.3f}".format
     md = [
         "# Adapting the encoder, and the emotion loss",
-        f"Machine: {info['cpu']}, {info['usable_cpus']} usable CPUs, torch {info['torch']}; {args.threads} threads; fp32 "
+        (f"Machine: {info['cpu']}, {info['usable_cpus']} usable CPUs, torch {info['torch']}; {args.threads} threads; fp32 "
         "where the CPU has no native bf16. One run of `python benchmarks/bench_adaptation.py "
-        f"--steps {args.steps} --threads {args.threads}`.",
+        f"--steps {args.steps} --threads {args.threads}`."),
         "## Ways to adapt the encoder",
-        "Same batches of real training rows (up to 32 texts, at most 64 tokens) for each, each in a fresh process. "
-        "`stored` is what a model folder keeps in fp32 beyond the base: LoRA factors plus LayerNorms, or whole layers.",
+        ("Same batches of real training rows (up to 32 texts, at most 64 tokens) for each, each in a fresh process. "
+        "`stored` is what a model folder keeps in fp32 beyond the base: LoRA factors plus LayerNorms, or whole layers."),
         markdown_table(adapt, [Column("strategy", "strategy"), Column("seconds_per_step", "s / step", "{:.2f}"),
                                Column("texts_per_second", "texts / s", "{:.1f}"), Column("trainable_params", "trainable parameters", "{:,}"),
                                Column("stored_mb_fp32", "stored (MB)", "{:.1f}"),
                                Column("dev_mean_macro_f1", f"dev mean macro-F1 after {args.steps} steps", f3)]),
         "## Emotion loss (frozen-encoder proxy)",
-        "A linear emotion head on frozen embeddings, per-label masks, 300 full-batch AdamW steps; thresholds fitted "
-        "on half of the dev rows, scores on the other half.",
+        ("A linear emotion head on frozen embeddings, per-label masks, 300 full-batch AdamW steps; thresholds fitted "
+        "on half of the dev rows, scores on the other half."),
         markdown_table(losses, [Column("loss", "loss"), Column("macro_f1", "macro-F1", f3), Column("gold_per_text", "gold labels / text", "{:.2f}"),
                                 Column("predicted_per_text", "predicted labels / text", "{:.2f}"), Column("ece", "ECE", f3),
                                 Column("train_rows", "train rows", "{:,}")]),

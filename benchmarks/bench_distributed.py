@@ -45,7 +45,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from common import Column, emit, machine_info, markdown_table, peak_rss_mib, run_child, thread_env, write_results
+from common import Column, emit, gemm_rate, machine_info, markdown_table, peak_rss_mib, run_child, thread_env, write_results
 from texts import make_texts
 
 STARTED = time.perf_counter()
@@ -218,7 +218,18 @@ def child_ray(args: argparse.Namespace) -> dict[str, Any]:
             "batches": arrivals, "statuses": statuses, **memory}
 
 
-CHILDREN = {"single": child_single, "spark": child_spark, "ray": child_ray}
+def child_gemm(args: argparse.Namespace) -> dict[str, Any]:
+    """Matrix-product ceilings (GFLOP/s of a 4096-square product) on ``args.cores`` threads."""
+    import torch
+
+    from emotiq.engine.precision import cpu_has_fast_bf16
+
+    torch.set_num_threads(args.cores)
+    kinds = ("fp32", "bf16") if cpu_has_fast_bf16() else ("fp32",)  # emulated bf16 takes minutes and is never used
+    return {kind: round(gemm_rate(kind, 4096, 3.0) / 1e9, 1) for kind in kinds}
+
+
+CHILDREN = {"single": child_single, "spark": child_spark, "ray": child_ray, "gemm": child_gemm}
 
 
 # -- report -----------------------------------------------------------------------------
@@ -263,7 +274,11 @@ def report(data: dict[str, Any]) -> str:
         f"torch {m['torch']}, pyspark {data['versions'].get('pyspark', '–')}, ray {data['versions'].get('ray', '–')}."),
         (f"{data['rows']:,} generated tweet-length Dutch and English feedback rows in Parquet, scored on {data['cores']} cores "
         f"(`python benchmarks/bench_distributed.py {data['argv']}`). Model: bundled default, precision auto, batch size "
-        f"{data['batch_size']}."), "",
+        f"{data['batch_size']}."
+        + (f" GEMM ceiling on {data['cores']} threads (4096-square matrix product, measured before the configurations): "
+           + ", ".join(f"{k} {v:,.0f} GFLOP/s" for k, v in data["gemm"].items() if k in ("fp32", "bf16"))
+           + ("" if "bf16" in data["gemm"] else " (no native bf16: inference runs fp32)") + "."
+           if data.get("gemm") else "")), "",
         markdown_table(data["results"], COLUMNS), "",
         ("*rows/s once started*: rows over the time after start-up (see the script's docstring for how each is measured); "
         "*start-up*: wall time minus rows / that rate (process start, session or cluster start, workers, model loading); "
@@ -282,7 +297,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cores", type=int, default=2, help="cores for every configuration (default 2)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--output", type=Path, default=RESULTS, help="results stem (.md and .json are written)")
-    parser.add_argument("--child", choices=CONFIGS, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=[*CONFIGS, "gemm"], help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--target", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -311,6 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     data: dict[str, Any] = {"date": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "machine": machine_info(),
                             "versions": versions(), "rows": args.rows, "cores": args.cores, "batch_size": args.batch_size,
                             "argv": " ".join(sys.argv[1:] if argv is None else argv), "results": results}
+    data["gemm"] = run_child([__file__, "--child", "gemm", "--cores", str(args.cores)], env=thread_env(args.cores))
     with tempfile.TemporaryDirectory(prefix="emotiq-bench-distributed-") as tmp:
         single, parts = generate(Path(tmp), args.rows)
         for config in configs:

@@ -65,7 +65,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import texts as textgen
-from common import Column, emit, machine_info, markdown_table, peak_rss_mib, run_child, thread_env, write_results
+from common import Column, emit, gemm_rate, machine_info, markdown_table, peak_rss_mib, run_child, thread_env, write_results
 
 RESULTS = HERE / "results" / "throughput"
 CONFIGS = ("pipeline", "fp32", "bf16", "int8", "auto", "compile")
@@ -130,26 +130,6 @@ def timed_calls(fn: Callable[[list[str]], Any], pool: list[str], call: int, min_
         elapsed = time.perf_counter() - began
         if elapsed >= min_seconds:
             return done, elapsed
-
-
-def gemm_rate(kind: str, size: int, min_seconds: float) -> float:
-    """Achieved FLOP/s (or int OP/s) of a ``size``-square matrix product in ``kind``."""
-    import torch
-
-    if kind == "int8":
-        a = torch.randint(-127, 127, (size, size), dtype=torch.int8)
-        b = torch.randint(-127, 127, (size, size), dtype=torch.int8)
-        product = torch._int_mm
-    else:
-        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[kind]
-        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
-        product = torch.matmul
-    product(a, b)
-    reps, began = 0, time.perf_counter()
-    while reps < 2 or time.perf_counter() - began < min_seconds:
-        product(a, b)
-        reps += 1
-    return 2.0 * size**3 * reps / (time.perf_counter() - began)
 
 
 def ceiling_kind(precision: str) -> str:

@@ -103,6 +103,26 @@ class Column:
         return self.fmt(value) if callable(self.fmt) else self.fmt.format(value)
 
 
+def gemm_rate(kind: str, size: int, min_seconds: float) -> float:
+    """Achieved FLOP/s (or int OP/s) of a ``size``-square matrix product in ``kind``."""
+    import torch
+
+    if kind == "int8":
+        a = torch.randint(-127, 127, (size, size), dtype=torch.int8)
+        b = torch.randint(-127, 127, (size, size), dtype=torch.int8)
+        product = torch._int_mm
+    else:
+        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[kind]
+        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+        product = torch.matmul
+    product(a, b)
+    reps, began = 0, time.perf_counter()
+    while reps < 2 or time.perf_counter() - began < min_seconds:
+        product(a, b)
+        reps += 1
+    return 2.0 * size**3 * reps / (time.perf_counter() - began)
+
+
 def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
     """Rows as a Markdown table (missing values shown as ``–``)."""
     lines = ["| " + " | ".join(c.header for c in columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
