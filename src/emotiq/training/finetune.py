@@ -38,7 +38,7 @@ from emotiq.training import finetune_report as fr
 from emotiq.training import finetune_search as fs
 from emotiq.training import finetune_train as ft
 from emotiq.training.calibration import fit_temperature
-from emotiq.training.loop import LoopSettings, calibrate, tune_thresholds
+from emotiq.training.loop import LoopSettings, fit_decisions
 
 logger = logging.getLogger(__name__)
 
@@ -163,8 +163,7 @@ def _train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec], train:
             eval_vectors = _embed(model, held.texts, "eval")
     head_only, plain = ft.HeadOnly.of(model), LoopSettings(bf16=False)
     eval_data = ft.VectorSet(eval_vectors, eval_set)
-    temperatures = calibrate(head_only, eval_data, [spec.name], plain)  # type: ignore[arg-type]
-    thresholds = tune_thresholds(head_only, eval_data, [spec.name], plain)  # type: ignore[arg-type]
+    temperatures, thresholds, _ = fit_decisions(head_only, eval_data, [spec.name], plain)  # type: ignore[arg-type]
     probs = ft.head_probabilities(model, eval_vectors, [spec.name, *keep])
     return {
         "probs": probs[spec.name],
@@ -197,13 +196,13 @@ def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec],
     best = fs.run_search(search, strategy)
     if best.strategy in ("lora", "contrastive"):
         vectors = search.fitted[best.strategy]["vectors"]
-    eval_vectors = torch.from_numpy(np.asarray(vectors[n:], dtype=np.float32))
     model.heads.eval()
-    if refit_all and best.strategy in search.held_logits:  # the installed head has seen the eval rows: use fits that did not
+    linear = best.strategy in search.held_logits  # a linear head: its eval logits come from a fit that left those rows out
+    if linear:
         logits = torch.from_numpy(search.held_logits[best.strategy])
     else:
         with torch.no_grad():
-            logits = model.heads[spec.name](eval_vectors)
+            logits = model.heads[spec.name](torch.from_numpy(np.asarray(vectors[n:], dtype=np.float32)))
             if spec.name in model.lexical:
                 logits = logits + model.lexical[spec.name].logits(held.texts)
     gold = torch.tensor([spec.labels.index(label) for label in held.labels])
@@ -216,7 +215,7 @@ def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec],
         "record": {"strategy": best.strategy, "requested_strategy": strategy, "time_budget_s": round(budget, 1),
                    "candidates": fs.record(search.candidates), "class_weights": weights,
                    "temperature": round(spec.temperature, 4), "encoder_trained": best.strategy in ("lora", "contrastive"),
-                   "refit_on_all_rows": bool(refit_all and best.strategy in search.held_logits)},
+                   "refit_on_all_rows": refit_all and linear},
     }
 
 

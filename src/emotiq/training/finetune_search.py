@@ -143,8 +143,7 @@ def _linear(search: Search, hybrid: bool) -> Candidate:
     if not search.refit_all:  # the installed head has not seen the eval rows
         held_logits = search.fitted[name].logits(search.vectors[held], search.held.texts)
     elif np.isnan(held_logits).any():  # the splits did not score every eval row
-        held_logits = LinearFit.fit(search.vectors[train], search.train.texts, gold[train], n_labels, **options).logits(
-            search.vectors[held], search.held.texts)
+        held_logits = _fit_training_rows(search, **options).logits(search.vectors[held], search.held.texts)
     search.held_logits[name] = np.asarray(held_logits, dtype=np.float32)
     settings: dict[str, Any] = {"C": chosen.c, "settings_tried": chosen.tried,
                                 "held_out_score": round(macro_f1(gold[held], held_logits), 4)}
@@ -156,14 +155,16 @@ def _linear(search: Search, hybrid: bool) -> Candidate:
     return Candidate(name, "scored", round(chosen.score, 4), scored_on, settings=settings)
 
 
+def _fit_training_rows(search: Search, **options: Any) -> LinearFit:
+    """A linear head (``LinearFit.fit`` options) fitted on the training rows only."""
+    train = np.arange(search.n_train)
+    return LinearFit.fit(search.vectors[train], search.train.texts, search.gold[train], len(search.spec.labels), **options)
+
+
 def _frozen_on_training_rows(search: Search) -> LinearFit:
     """The chosen frozen-encoder head fitted on the training rows only (the start of encoder adaptation)."""
     fitted = search.fitted["frozen"]
-    if not search.refit_all:
-        return fitted
-    train = np.arange(search.n_train)
-    return LinearFit.fit(search.vectors[train], search.train.texts, search.gold[train], len(search.spec.labels), hybrid=False,
-                         c=fitted.c, seed=search.seed)
+    return _fit_training_rows(search, hybrid=False, c=fitted.c, seed=search.seed) if search.refit_all else fitted
 
 
 def _adapted(search: Search, objective: str) -> Candidate:

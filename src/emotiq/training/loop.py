@@ -445,6 +445,16 @@ def calibrate(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: L
     return temperatures
 
 
+def fit_decisions(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: LoopSettings
+                  ) -> tuple[dict[str, float], dict[str, list[float]], dict[str, torch.Tensor]]:
+    """Temperatures, then sigmoid heads' thresholds, fitted on ``dev`` from one encoder pass over it.
+
+    Returns both (as :func:`calibrate` and :func:`tune_thresholds` do) and the raw dev logits.
+    """
+    logits = predict_logits(model, dev, heads, settings)
+    return calibrate(model, dev, heads, settings, logits), tune_thresholds(model, dev, heads, settings, logits), logits
+
+
 def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: LoopSettings,
                     logits: dict[str, torch.Tensor] | None = None) -> dict[str, list[float]]:
     """Per-label decision thresholds of sigmoid heads, chosen for F-beta (``threshold_beta``) on

@@ -19,7 +19,7 @@ import torch
 from emotiq.decode import emotion_decisions
 from emotiq.model import EmotiqModel
 from emotiq.training.examples import ExampleSet
-from emotiq.training.loop import calibrate, known_labels, predict_logits, tune_thresholds
+from emotiq.training.loop import fit_decisions, known_labels, predict_logits
 from emotiq.training.train import BUILTIN_TARGETS, TrainConfig, training_frames
 
 logger = logging.getLogger(__name__)
@@ -73,9 +73,7 @@ def recalibrate(model_dir: str | Path, config: TrainConfig) -> tuple[EmotiqModel
     _, dev_df = training_frames(config)
     dev = ExampleSet(dev_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
     heads = list(model.heads)
-    logits = predict_logits(model, dev, heads, config.loop)
-    temperatures = calibrate(model, dev, heads, config.loop, logits)
-    thresholds = tune_thresholds(model, dev, heads, config.loop, logits)
+    temperatures, thresholds, logits = fit_decisions(model, dev, heads, config.loop)
     record: dict[str, Any] = model.config.training
     record.update({"temperatures": temperatures, "thresholds": thresholds})
     record.setdefault("config", {}).setdefault("loop", {})["threshold_beta"] = config.loop.threshold_beta

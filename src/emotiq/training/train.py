@@ -25,7 +25,7 @@ from emotiq.heads import HeadSet, HeadSpec
 from emotiq.model import EmotiqModel
 from emotiq.training.adapters import add_lora, has_lora, load_lora_factors, lora_factors, unload_lora
 from emotiq.training.examples import ExampleSet
-from emotiq.training.loop import LoopSettings, calibrate, fit, predict_logits, tune_thresholds
+from emotiq.training.loop import LoopSettings, fit, fit_decisions
 from emotiq.training.resume import load_checkpoint
 from emotiq.training.sources import load_sources, source_info, summary_table
 
@@ -161,9 +161,7 @@ def run_training(config: TrainConfig, output: str | Path, *, resume: bool = Fals
         unload_lora(model.encoder.body)
         model.config.adapter = {"type": "lora", "rank": config.loop.lora_rank, "alpha": config.loop.lora_alpha, "library": "peft"}
         model.to()
-    logits = predict_logits(model, dev, result["heads"], config.loop)
-    temperatures = calibrate(model, dev, result["heads"], config.loop, logits)
-    thresholds = tune_thresholds(model, dev, result["heads"], config.loop, logits)
+    temperatures, thresholds, _ = fit_decisions(model, dev, result["heads"], config.loop)
     model.config.trained = True
     earlier = {k: v for k, v in model.config.training.items() if k == "continued_from"}
     model.config.training = {
