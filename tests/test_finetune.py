@@ -260,6 +260,68 @@ def test_auto_scores_every_candidate_and_names_what_it_skipped(split, tmp_path):
     assert "fitted again, with the same settings" in (tmp_path / "auto" / "metrics.md").read_text(encoding="utf-8")
 
 
+def test_linear_heads_are_scored_on_both_vector_spaces_and_the_choice_follows_the_scores(split, tmp_path):
+    from emotiq.training.finetune_search import TOPIC_MARGIN
+
+    train, _ = split
+    result = finetune(train[["text", "label"]], task="topic", strategy="frozen", output=tmp_path / "spaces")
+    frozen = result.metrics["candidates"][0]
+    scores = frozen["settings"]["score_by_vectors"]
+    assert set(scores) == {"model", "topic"}
+    expected = "topic" if scores["topic"] > scores["model"] + TOPIC_MARGIN else "model"
+    assert frozen["settings"]["vectors"] == expected == result.metrics["vectors"]
+    assert result.model.heads["topic"].spec.space == expected
+    assert emotiq.load(tmp_path / "spaces").heads["topic"].spec.space == expected
+    one_pass = finetune(train[["text", "label"]], task="topic", strategy="frozen", topic_vectors=False)
+    assert "score_by_vectors" not in one_pass.metrics["candidates"][0]["settings"] and one_pass.metrics["vectors"] == "model"
+
+
+def test_hybrid_adds_a_tfidf_model_to_the_frozen_head_and_is_stored_as_one_linear_head(split):
+    from emotiq.training.finetune_linear import LinearFit, folds, select_and_fit, select_fusion
+
+    train, held = split
+    texts, labels = train["text"].tolist(), sorted(train["label"].unique())
+    gold = train["label"].map(labels.index).to_numpy()
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(len(texts), 8)).astype(np.float32) + gold[:, None] * 0.3  # weakly informative
+    splits = folds(gold, 0)
+    frozen = select_and_fit(vectors, texts, gold, len(labels), splits=splits, seed=0)
+    fused = select_fusion(frozen, texts, gold, len(labels), splits=splits, seed=0)
+    assert fused.frozen_c == frozen.c and fused.lexical_weight > 0 and fused.score >= frozen.score
+    head = fused.fit(vectors, texts, gold, len(labels), seed=0)
+    dense = LinearFit.fit(vectors, texts, gold, len(labels), hybrid=False, c=frozen.c, seed=0)
+    words = LinearFit.fit(vectors[:, :0], texts, gold, len(labels), hybrid=True, c=fused.c, seed=0)
+    probe = held["text"].tolist()
+    probe_vectors = rng.normal(size=(len(probe), 8)).astype(np.float32)
+    np.testing.assert_allclose(head.logits(probe_vectors, probe),
+                               dense.logits(probe_vectors, probe) + fused.lexical_weight * words.logits(probe_vectors[:, :0], probe),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_a_head_on_topic_vectors_reads_the_base_encoder_and_survives_saving(trained, split, model, tmp_path):
+    import torch
+
+    result, _ = trained
+    texts = split[1]["text"].tolist()[:10] + [""]
+    topical = emotiq.load(result.output)
+    spec = topical.heads["topic"].spec
+    spec.extra["space"] = "topic"
+    with torch.no_grad():
+        logits = topical.heads["topic"](torch.from_numpy(model.embed(texts[:-1], space="topic")))
+    if "topic" in topical.lexical:
+        logits = logits + topical.lexical["topic"].logits(texts[:-1])
+    expected = topical.heads["topic"].probabilities(logits).numpy()
+    probs = topical.predict_proba(texts)
+    np.testing.assert_allclose(probs["topic"][:-1], expected, atol=1e-5)
+    for head in ("sentiment", "emotion", "complaint"):  # the built-in heads still read the model's own vectors
+        np.testing.assert_allclose(probs[head], model.predict_proba(texts)[head], atol=1e-6)
+    analyses = topical.analyze(texts, sentences=True)
+    assert analyses[-1].status == "empty" and analyses[0].custom["topic"].probabilities[spec.labels[0]] == pytest.approx(
+        float(expected[0][0]), abs=1e-5)
+    topical.save(tmp_path / "on-topic")
+    np.testing.assert_allclose(emotiq.load(tmp_path / "on-topic").predict_proba(texts)["topic"], probs["topic"], atol=1e-6)
+
+
 def test_a_given_eval_set_is_never_fitted_on(split, tmp_path):
     train, held = split
     result = finetune(train[["text", "label"]], eval=held[["text", "label"]], task="topic", strategy="frozen",

@@ -336,6 +336,7 @@ def finetune(
     seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 13,
     strategy: Annotated[str, typer.Option(help="auto (try and keep the best), frozen, hybrid, lora or contrastive.")] = "auto",
     time_budget: Annotated[str | None, typer.Option(help="Cap on the run, e.g. 15m or 90s (default: 3 min up to 500 rows, up to 15 min at 7,000).")] = None,
+    topic_vectors: Annotated[bool, typer.Option(help="Let frozen/hybrid heads read the base encoder's vectors if they score better (scoring then runs the encoder twice).")] = True,
 ) -> None:
     """Fine-tune on your own labelled feedback and write a model folder (use it with --model)."""
     from emotiq.training import finetune as run_finetune
@@ -344,12 +345,14 @@ def finetune(
     result = run_finetune(train_file, text_column=text_column, label_column=label_column, multi_label=multi_label, eval=eval_file,
                           eval_fraction=eval_fraction, base=base, output=output, task=task, adapt=adapt,
                           label_map=parse_label_map(label_map) if label_map else None, epochs=epochs,
-                          trainable_layers=trainable_layers, seed=seed, strategy=strategy, time_budget=time_budget)
+                          trainable_layers=trainable_layers, seed=seed, strategy=strategy, time_budget=time_budget,
+                          topic_vectors=topic_vectors)
     metrics = result.metrics
     tried = ", ".join(f"{c['strategy']} {c['score']:.3f}" if c["score"] is not None else f"{c['strategy']} skipped"
                       for c in metrics.get("candidates", []))
     if tried:
-        typer.echo(f"strategies: {tried}; chosen: {metrics['strategy']}")
+        vectors = " on the base encoder's vectors (scoring runs the encoder twice)" if metrics.get("vectors") == "topic" else ""
+        typer.echo(f"strategies: {tried}; chosen: {metrics['strategy']}{vectors}")
     typer.echo(f"{metrics['task']}: eval macro-F1 {metrics['macro_f1']:.3f} on {metrics['n']} rows "
                f"(always predicting {result.majority_baseline['predicts']!r}: {result.majority_baseline['macro_f1']:.3f})")
     if result.warnings:

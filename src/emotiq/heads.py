@@ -43,6 +43,12 @@ class HeadSpec:
         """Per-label decision thresholds of a sigmoid head (``extra["thresholds"]`` or ``threshold``)."""
         return list(self.extra.get("thresholds") or [self.threshold] * len(self.labels))
 
+    @property
+    def space(self) -> str:
+        """The vectors the head reads: ``"model"`` (the fine-tuned encoder, default) or ``"topic"``
+        (the base encoder before fine-tuning, see :meth:`EmotiqModel.embed`)."""
+        return str(self.extra.get("space", "model"))
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HeadSpec:
         return cls(**data)

@@ -117,6 +117,8 @@ class EmotiqModel:
         if compile is not None:
             self._runner_options["compile"] = compile
         self._runner = None
+        if self._base is not None:
+            self._base.to(device, precision=precision, compile=compile)
         return self
 
     # -- inference ------------------------------------------------------------------
@@ -237,7 +239,7 @@ class EmotiqModel:
         if space != "model":
             raise UnknownNameError(f"space={space!r}; use 'model' or 'topic'")
         docs, pooled = self._encode(list(validated(enumerate(texts), False, "raise")), batch_size, False, max_chars)
-        return document_vectors(docs, pooled).numpy()
+        return document_vectors(docs, pooled["model"]).numpy()
 
     def predict_proba(self, texts: list[str], *, batch_size: int = 64, tasks: Iterable[str] | None = None,
                       max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, np.ndarray]:
@@ -247,8 +249,8 @@ class EmotiqModel:
         probabilities that :meth:`analyze` reports for them.
         """
         heads = self._select_heads(tasks)
-        docs, pooled = self._encode(list(validated(enumerate(texts), False, "raise")), batch_size, False, max_chars)
-        probs = self._head_probabilities(document_vectors(docs, pooled), heads, [doc.text for doc in docs])
+        docs, pooled = self._encode(list(validated(enumerate(texts), False, "raise")), batch_size, False, max_chars, self._spaces(heads))
+        probs = self._head_probabilities(_documents(docs, pooled), heads, [doc.text for doc in docs])
         for name in heads:
             placeholder = neutral_probabilities(self.heads[name].spec)
             for row, doc in enumerate(docs):
@@ -268,8 +270,8 @@ class EmotiqModel:
     def _analyze_batch(self, items: list[tuple[str | None, str | None]], batch_size: int, tasks: Iterable[str] | None,
                        sentences: bool, max_chars: int, explain: bool = False) -> list[Analysis]:
         heads = self._select_heads(tasks)
-        docs, pooled = self._encode(items, batch_size, sentences, max_chars)
-        probs = self._head_probabilities(document_vectors(docs, pooled), heads, [doc.text for doc in docs])
+        docs, pooled = self._encode(items, batch_size, sentences, max_chars, self._spaces(heads))
+        probs = self._head_probabilities(_documents(docs, pooled), heads, [doc.text for doc in docs])
         sentence_probs = self._head_probabilities(pooled, heads) if sentences else {}
         results = [self._result(i, doc, probs, sentence_probs, heads) for i, doc in enumerate(docs)]
         if explain:
@@ -278,17 +280,36 @@ class EmotiqModel:
             results = with_evidence(self, results, tasks=heads, batch_size=batch_size)
         return results
 
+    def _spaces(self, heads: list[str]) -> tuple[str, ...]:
+        """The vector spaces the heads read (``"model"`` always comes first)."""
+        return ("model", *sorted({self.heads[name].spec.space for name in heads} - {"model"}))
+
     def _encode(self, items: list[tuple[str | None, str | None]], batch_size: int, sentences: bool,
-                max_chars: int) -> tuple[list[Document], torch.Tensor]:
+                max_chars: int, spaces: tuple[str, ...] = ("model",)) -> tuple[list[Document], dict[str, torch.Tensor]]:
+        """Documents and their segments' pooled vectors in each space (the topic space runs the base encoder
+        over the same token sequences)."""
         docs, sequences = prepare(items, self.encoder, max_chars=max_chars, sentences=sentences)
-        self.runner.max_batch_size = batch_size
-        pooled = self.runner.pooled(sequences) if sequences else torch.zeros((0, self.encoder.hidden_size))
+        pooled: dict[str, torch.Tensor] = {}
+        for space in spaces:
+            model = self if space == "model" else self._space_model(space)
+            if model is self and "model" in pooled:  # an encoder that was not fine-tuned is its own base
+                pooled[space] = pooled["model"]
+                continue
+            model.runner.max_batch_size = batch_size
+            pooled[space] = model.runner.pooled(sequences) if sequences else torch.zeros((0, self.encoder.hidden_size))
         return docs, pooled
 
+    def _space_model(self, space: str) -> EmotiqModel:
+        if space != "topic":
+            raise UnknownNameError(f"a head reads vectors of space {space!r}; known: 'model', 'topic'")
+        return self.base_model
+
     @torch.inference_mode()
-    def _head_probabilities(self, vectors: torch.Tensor, heads: list[str], texts: list[str] | None = None) -> dict[str, np.ndarray]:
-        """Probabilities of ``heads``; hybrid heads add their lexical logits when ``texts`` are given."""
-        logits = self.heads(vectors, heads)
+    def _head_probabilities(self, vectors: dict[str, torch.Tensor], heads: list[str],
+                            texts: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Probabilities of ``heads`` (each on the vectors of its space); hybrid heads add their lexical
+        logits when ``texts`` are given."""
+        logits = {name: self.heads[name](vectors[self.heads[name].spec.space]) for name in heads}
         for name in (n for n in heads if n in self.lexical and texts is not None):
             logits[name] = logits[name] + self.lexical[name].logits(texts)
         return {name: self.heads[name].probabilities(out).numpy() for name, out in logits.items()}
@@ -319,3 +340,8 @@ class EmotiqModel:
     def __repr__(self) -> str:
         heads = ", ".join(f"{s.name}[{len(s.labels)}]" for s in self.head_specs)
         return f"EmotiqModel(name={self.config.name!r}, base={self.config.base!r}, heads=[{heads}], trained={self.config.trained})"
+
+
+def _documents(docs: list[Document], pooled: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """One vector per document in each space (its segments' vectors averaged)."""
+    return {space: document_vectors(docs, vectors) for space, vectors in pooled.items()}

@@ -176,11 +176,13 @@ def _train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec], train:
 
 def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec], train: fd.LabelledRows,
                   held: fd.LabelledRows, *, strategy: str, budget: float | None, started: float, epochs: int,
-                  seed: int, refit_all: bool = False) -> dict[str, Any]:
+                  seed: int, refit_all: bool = False, topic_vectors: bool = True) -> dict[str, Any]:
     """Embed the rows once, try the strategies within the budget, install the best and calibrate it on eval.
 
     ``refit_all``: the eval rows were split off the training input, so a winning linear head is fitted
     again on all rows; its calibration and eval scores then come from fits that left the eval rows out.
+    ``topic_vectors``: linear heads may also read the base encoder's vectors (when the model's encoder
+    was fine-tuned), at the cost of a second encoder pass when scoring.
     """
     texts = train.texts + held.texts
     budget = budget if budget is not None else fs.default_budget(len(texts))
@@ -188,11 +190,13 @@ def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec],
     vectors = model.embed(texts)
     rate = len(texts) / max(time.perf_counter() - embed_start, 1e-3)
     logger.info("Embedded %d texts (%.1f per second)", len(texts), rate)
+    topic = model.embed(texts, space="topic") if topic_vectors and model.base_model is not model else None
     n = len(train.texts)
     before = fs.probabilities(model, vectors[n:][:DRIFT_TEXTS], list(keep))
     weights = ft.balanced_weights(train, spec)
     deadline = started + budget - fs.FINISH_RESERVE  # calibration and saving follow the search
-    search = fs.Search(model, spec, keep, train, held, vectors, rate, deadline, seed, epochs, weights, refit_all=refit_all)
+    search = fs.Search(model, spec, keep, train, held, vectors, rate, deadline, seed, epochs, weights, refit_all=refit_all,
+                       topic_vectors=topic)
     best = fs.run_search(search, strategy)
     if best.strategy in ("lora", "contrastive"):
         vectors = search.fitted[best.strategy]["vectors"]
@@ -215,7 +219,7 @@ def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec],
         "record": {"strategy": best.strategy, "requested_strategy": strategy, "time_budget_s": round(budget, 1),
                    "candidates": fs.record(search.candidates), "class_weights": weights,
                    "temperature": round(spec.temperature, 4), "encoder_trained": best.strategy in ("lora", "contrastive"),
-                   "refit_on_all_rows": refit_all and linear},
+                   "refit_on_all_rows": refit_all and linear, "vectors": model.heads[spec.name].spec.space},
     }
 
 
@@ -223,7 +227,8 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
              eval: Any = None, eval_fraction: float = 0.1, base: str | Path | None = None, output: str | Path | None = None,
              task: str | None = None, adapt: str | None = None, label_map: dict[str, Any] | None = None,
              label_separator: str = "|", epochs: int = 6, trainable_layers: int | None = None, seed: int = 13,
-             max_tokens: int = 128, strategy: str = "auto", time_budget: str | float | None = None) -> FinetuneResult:
+             max_tokens: int = 128, strategy: str = "auto", time_budget: str | float | None = None,
+             topic_vectors: bool = True) -> FinetuneResult:
     """Fine-tune a model on labelled feedback and (with ``output``) save it as a model folder.
 
     Args:
@@ -262,6 +267,11 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
         time_budget: Cap on the whole run, e.g. ``"15m"`` or seconds (default: 3
             minutes up to 500 rows, growing to 15 minutes at 7,000); strategies that
             would not fit are skipped and named in the model card.
+        topic_vectors: Let the ``frozen`` and ``hybrid`` heads also read the base
+            encoder's vectors (before emotiq's fine-tuning; they keep what a text is
+            about, which suits topic-like labels). They are kept only if they score
+            better, and then scoring runs the encoder twice (about half the speed);
+            ``False`` keeps one encoder pass.
 
     Returns:
         A :class:`FinetuneResult`; ``warnings`` names every data problem and the rows it dropped.
@@ -280,7 +290,7 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
     model, spec, raw, data = _start(train, base, task, adapt, multi_label, options)
     if searched:
         run = _search_train(model, spec, _kept_heads(model, spec, raw), data.train, data.eval, strategy=strategy, budget=budget,
-                            started=start, epochs=epochs, seed=seed, refit_all=eval is None)
+                            started=start, epochs=epochs, seed=seed, refit_all=eval is None, topic_vectors=topic_vectors)
     else:
         run = _train(model, spec, _kept_heads(model, spec, raw), data.train, data.eval,
                      layers=_layers(trainable_layers, adapt, model), epochs=epochs, seed=seed, max_tokens=max_tokens)
@@ -290,6 +300,7 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
     metrics = {"task": spec.name, "mode": "adapt" if adapt else "new_task", "multi_label": multi_label, "labels": spec.labels,
                "strategy": run["record"]["strategy"], "candidates": run["record"].get("candidates", []),
                "refit_on_all_rows": run["record"].get("refit_on_all_rows", False),
+               "vectors": run["record"].get("vectors", "model"),
                **fr.evaluate(spec, run["probs"], data.eval.labels),
                "majority_baseline": fr.majority_baseline(spec, data.train.labels, data.eval.labels),
                "other_heads_drift": run["drift"], "seconds": round(time.perf_counter() - start, 1)}

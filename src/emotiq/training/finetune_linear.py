@@ -1,9 +1,11 @@
-"""Linear heads fitted by scikit-learn on cached encoder vectors, alone (``frozen``) or beside word and
-character TF-IDF features (``hybrid``), and their cross-validated scores."""
+"""Linear heads fitted by scikit-learn on cached encoder vectors, alone (``frozen``) or fused with a
+word and character TF-IDF model (``hybrid``: the two logistic regressions' logits added with a
+weight, stored as one linear head over both feature sets), and their cross-validated scores."""
 
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,13 +17,14 @@ from emotiq.lexical import LexicalHead, TfidfFeatures
 
 logger = logging.getLogger(__name__)
 
-HYBRID_GRID = tuple((c, w) for w in (1.0, 0.5, 2.0) for c in (4.0, 16.0, 1.0))
-"""(inverse L2 strength C, weight of the encoder vector against the TF-IDF block) tried for the hybrid
-head, in this order while time allows. A larger vector weight regularises the vector's coefficients
-less than the n-grams' (and a smaller one more), so the grid also chooses how much the words decide."""
-FROZEN_GRID = tuple((c, 1.0) for c in (1.0, 10.0, 100.0, 0.1))
-"""(C, vector weight) tried for the frozen-encoder head."""
-FROZEN_C = FROZEN_GRID[0][0]
+LEXICAL_C = (10.0, 1.0, 100.0)
+"""C of the word and character TF-IDF model that a hybrid head adds to the frozen-encoder head, tried
+in this order while time allows."""
+LEXICAL_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
+"""Weights of the TF-IDF model's logits against the frozen-encoder head's (chosen with its C)."""
+FROZEN_GRID = (1.0, 10.0, 100.0, 0.1)
+"""C tried for the frozen-encoder head, in this order while time allows."""
+FROZEN_C = FROZEN_GRID[0]
 MAX_FOLDS = 3
 
 
@@ -39,9 +42,10 @@ def _logistic(c: float, seed: int) -> Any:
 
 @dataclass
 class LinearFit:
-    """A fitted softmax head over ``[scale * vector, lexical features]`` (``lexical`` None: vector only).
+    """A fitted softmax head over ``[scale * vector, lexical features]`` (``lexical`` None: vector only;
+    a zero-width vector: lexical only).
 
-    ``scale`` brings the vectors to a mean norm of ``dense_weight`` (the TF-IDF blocks have norm 1 each).
+    ``scale`` brings the vectors to a mean norm of 1 (the TF-IDF blocks have norm 1 each).
     """
 
     weight: np.ndarray
@@ -50,16 +54,18 @@ class LinearFit:
     scale: float
     lexical: TfidfFeatures | None
     c: float
-    dense_weight: float = 1.0
+    space: str = "model"
+    """The encoder vectors it reads (``HeadSpec.space``)."""
 
     @classmethod
     def fit(cls, vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_labels: int, *, hybrid: bool, c: float,
-            seed: int, dense_weight: float = 1.0) -> LinearFit:
-        scale = dense_weight / max(float(np.linalg.norm(vectors, axis=1).mean()), 1e-6)
+            seed: int, space: str = "model") -> LinearFit:
+        scale = 1.0 / max(float(np.linalg.norm(vectors, axis=1).mean()), 1e-6)
         lexical = TfidfFeatures.fit(texts) if hybrid else None
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(limits=1):  # small BLAS calls: extra threads only contend
+        with threadpool_limits(limits=1), warnings.catch_warnings():  # small BLAS calls: extra threads only contend
+            warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")  # few rows per label
             model = _logistic(c, seed).fit(_design(vectors, texts, scale, lexical), gold)
         weight = np.zeros((n_labels, model.coef_.shape[1]), dtype=np.float32)
         bias = np.full(n_labels, -30.0, dtype=np.float32)  # a class absent from these rows is never predicted
@@ -68,7 +74,13 @@ class LinearFit:
             bias[model.classes_[0]] = 0.0
         else:
             weight[model.classes_], bias[model.classes_] = model.coef_, model.intercept_
-        return cls(weight, bias, scale, lexical, c, dense_weight)
+        return cls(weight, bias, scale, lexical, c, space)
+
+    @classmethod
+    def fuse(cls, dense: LinearFit, lexical: LinearFit, weight: float) -> LinearFit:
+        """One head whose logits are ``dense``'s plus ``weight`` times ``lexical``'s (a TF-IDF-only fit)."""
+        return cls(np.hstack([dense.weight, weight * lexical.weight]).astype(np.float32), (dense.bias + weight * lexical.bias),
+                   dense.scale, lexical.lexical, lexical.c, dense.space)
 
     def logits(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
         x = _design(vectors, texts, self.scale, self.lexical)
@@ -84,6 +96,10 @@ class LinearFit:
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(self.weight[:, :dim] * self.scale))
             linear.bias.copy_(torch.from_numpy(self.bias))
+        if self.space == "model":
+            spec.extra.pop("space", None)
+        else:
+            spec.extra["space"] = self.space
         if self.lexical is None:
             model.lexical.pop(spec.name, None)
             spec.extra.pop("lexical", None)
@@ -116,37 +132,81 @@ class Selection:
 
     score: float
     c: float
-    dense_weight: float
+    """C of the frozen-encoder head, or of a hybrid head's TF-IDF model."""
     logits: np.ndarray
     """``(rows, labels)`` logits of each scored row from the fit that left it out (NaN: never scored)."""
     tried: int
+    frozen_c: float | None = None
+    """A hybrid head's frozen-encoder C."""
+    lexical_weight: float = 0.0
+    """A hybrid head's weight of the TF-IDF logits."""
+
+    def fit(self, vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_labels: int, *, seed: int,
+            space: str = "model") -> LinearFit:
+        """This setting fitted on the given rows."""
+        dense = LinearFit.fit(vectors, texts, gold, n_labels, hybrid=False, c=self.frozen_c or self.c, seed=seed, space=space)
+        if self.frozen_c is None:
+            return dense
+        lexical = LinearFit.fit(vectors[:, :0], texts, gold, n_labels, hybrid=True, c=self.c, seed=seed)
+        return LinearFit.fuse(dense, lexical, self.lexical_weight)
 
 
-def select_and_fit(vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_labels: int, *, hybrid: bool,
+def _mean_score(gold: np.ndarray, logits: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    return float(np.mean([macro_f1(gold[rows], logits[rows]) for _, rows in splits]))
+
+
+def select_and_fit(vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_labels: int, *,
                    splits: list[tuple[np.ndarray, np.ndarray]], seed: int, deadline: float | None = None) -> Selection:
-    """The setting with the best mean macro-F1 over ``splits`` (each one scored on the same splits).
+    """The frozen-encoder head's C (:data:`FROZEN_GRID`) with the best mean macro-F1 over ``splits``.
 
-    Settings are tried in grid order until ``deadline`` (``time.perf_counter()`` seconds; the first
-    always runs).
+    Settings are tried in order until ``deadline`` (``time.perf_counter()`` seconds; the first always runs).
     """
-    import time
-
-    grid = HYBRID_GRID if hybrid else FROZEN_GRID
     best: Selection | None = None
-    for tried, (c, weight) in enumerate(grid, start=1):
-        scores, logits = [], np.full((len(gold), n_labels), np.nan, dtype=np.float32)
-        for fit_rows, score_rows in splits:
-            fitted = LinearFit.fit(vectors[fit_rows], [texts[i] for i in fit_rows], gold[fit_rows], n_labels, hybrid=hybrid,
-                                   c=c, seed=seed, dense_weight=weight)
-            logits[score_rows] = fitted.logits(vectors[score_rows], [texts[i] for i in score_rows])
-            scores.append(macro_f1(gold[score_rows], logits[score_rows]))
-        score = float(np.mean(scores))
-        logger.info("%s head, C=%g, vector weight %g: macro-F1 %.4f over %d split(s)", "hybrid" if hybrid else "frozen", c, weight,
-                    score, len(splits))
+    for tried, c in enumerate(FROZEN_GRID, start=1):
+        logits = _out_of_split(vectors, texts, gold, n_labels, splits, hybrid=False, c=c, seed=seed)
+        score = _mean_score(gold, logits, splits)
+        logger.info("frozen head, C=%g: macro-F1 %.4f over %d split(s)", c, score, len(splits))
         if best is None or score > best.score:
-            best = Selection(score, c, weight, logits, tried)
+            best = Selection(score, c, logits, tried)
         best.tried = tried
-        if deadline is not None and time.perf_counter() > deadline:
+        if _past(deadline):
             break
     assert best is not None
     return best
+
+
+def select_fusion(dense: Selection, texts: list[str], gold: np.ndarray, n_labels: int, *,
+                  splits: list[tuple[np.ndarray, np.ndarray]], seed: int, deadline: float | None = None) -> Selection:
+    """The TF-IDF model's C (:data:`LEXICAL_C`) and logit weight (:data:`LEXICAL_WEIGHTS`) that, added to
+    the frozen-encoder head ``dense`` (selected on the same ``splits``), give the best mean macro-F1."""
+    best: Selection | None = None
+    none = np.zeros((len(texts), 0), dtype=np.float32)
+    for tried, c in enumerate(LEXICAL_C, start=1):
+        lexical = _out_of_split(none, texts, gold, n_labels, splits, hybrid=True, c=c, seed=seed)
+        for weight in LEXICAL_WEIGHTS:
+            fused = dense.logits + weight * lexical
+            score = _mean_score(gold, fused, splits)
+            logger.info("hybrid head, TF-IDF C=%g, weight %g: macro-F1 %.4f", c, weight, score)
+            if best is None or score > best.score:
+                best = Selection(score, c, fused, tried, frozen_c=dense.c, lexical_weight=weight)
+        assert best is not None
+        best.tried = tried
+        if _past(deadline):
+            break
+    assert best is not None
+    return best
+
+
+def _out_of_split(vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_labels: int,
+                  splits: list[tuple[np.ndarray, np.ndarray]], **options: Any) -> np.ndarray:
+    logits = np.full((len(gold), n_labels), np.nan, dtype=np.float32)
+    for fit_rows, score_rows in splits:
+        fitted = LinearFit.fit(vectors[fit_rows], [texts[i] for i in fit_rows], gold[fit_rows], n_labels, **options)
+        logits[score_rows] = fitted.logits(vectors[score_rows], [texts[i] for i in score_rows])
+    return logits
+
+
+def _past(deadline: float | None) -> bool:
+    import time
+
+    return deadline is not None and time.perf_counter() > deadline

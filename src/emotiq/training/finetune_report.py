@@ -162,6 +162,10 @@ def metrics_section(metrics: dict[str, Any]) -> str:
     if metrics.get("refit_on_all_rows"):
         lines[0] += (". The saved head was then fitted again, with the same settings, on the training and eval rows together;"
                      " these eval scores and its calibration come from fits that left the eval rows out")
+    if metrics.get("vectors") == "topic":
+        lines[0] += (". The head reads the base encoder's vectors (before emotiq's fine-tuning), which scored better for"
+                     " these labels than the model's own; scoring runs the encoder twice, at about half the speed"
+                     " (fine-tune with `topic_vectors=False` / `--no-topic-vectors` for one pass)")
     lines += ["", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |" for k, v in metrics["per_class"].items()]
     if metrics.get("candidates"):

@@ -29,7 +29,7 @@ from emotiq.heads import HeadSpec
 from emotiq.model import EmotiqModel
 from emotiq.training import finetune_adapt as fa
 from emotiq.training.finetune_data import LabelledRows
-from emotiq.training.finetune_linear import FROZEN_C, LinearFit, folds, macro_f1, select_and_fit
+from emotiq.training.finetune_linear import FROZEN_C, LinearFit, Selection, folds, macro_f1, select_and_fit, select_fusion
 from emotiq.training.finetune_train import head_probabilities
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,9 @@ FEW_SHOT = 20
 TRAIN_COST = 3.0
 """Encoder forward+backward per text, in units of one inference forward (measured when embedding)."""
 MIN_ADAPT_EPOCHS = 1
+TOPIC_MARGIN = 0.005
+"""Macro-F1 by which a linear head on the base encoder's vectors must beat one on the model's own
+vectors to be kept (it costs a second encoder pass when scoring)."""
 FINISH_RESERVE = 30.0
 """Seconds of the budget kept for calibrating and saving after the search."""
 
@@ -98,8 +101,13 @@ class Search:
     refit_all: bool = False
     """The eval rows were split off the training input: a linear head that wins is fitted again on
     all rows (its eval scores come from fits that left those rows out)."""
+    topic_vectors: np.ndarray | None = None
+    """The same rows' vectors from the base encoder before fine-tuning (None: not offered), for linear
+    heads that read them (``HeadSpec.space == "topic"``)."""
     candidates: list[Candidate] = field(default_factory=list)
     fitted: dict[str, Any] = field(default_factory=dict)
+    selections: dict[str, Selection] = field(default_factory=dict)
+    """Strategy -> its chosen setting with out-of-split logits (the frozen head's is reused by the hybrid one)."""
     held_logits: dict[str, np.ndarray] = field(default_factory=dict)
     """Strategy -> logits of the eval rows from a fit that did not see them (linear strategies)."""
 
@@ -114,6 +122,10 @@ class Search:
     @property
     def gold(self) -> np.ndarray:
         return np.array([self.spec.labels.index(label) for label in self.train.labels + self.held.labels])
+
+    def spaces(self) -> dict[str, np.ndarray]:
+        """Vector space -> vectors the linear heads may read (the model's own first)."""
+        return {"model": self.vectors} | ({"topic": self.topic_vectors} if self.topic_vectors is not None else {})
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
@@ -132,39 +144,55 @@ class Search:
 def _linear(search: Search, hybrid: bool) -> Candidate:
     name = "hybrid" if hybrid else "frozen"
     splits, scored_on = search.splits()
-    n_labels, gold = len(search.spec.labels), search.gold
-    chosen = select_and_fit(search.vectors, search.texts, gold, n_labels, hybrid=hybrid, splits=splits, seed=search.seed,
-                            deadline=search.deadline)
-    train, held = np.arange(search.n_train), np.arange(search.n_train, len(search.texts))
-    options = {"hybrid": hybrid, "c": chosen.c, "seed": search.seed, "dense_weight": chosen.dense_weight}
-    rows = np.arange(len(search.texts)) if search.refit_all else train
-    search.fitted[name] = LinearFit.fit(search.vectors[rows], [search.texts[i] for i in rows], gold[rows], n_labels, **options)
+    n_labels, gold, texts = len(search.spec.labels), search.gold, search.texts
+    spaces, frozen = search.spaces(), search.selections.get("frozen")
+    if hybrid and frozen is not None:  # the frozen head (and the vectors that suit these labels) are chosen already
+        spaces = {search.fitted["frozen"].space: spaces[search.fitted["frozen"].space]}
+    found: dict[str, Selection] = {}
+    for i, (space, vectors) in enumerate(spaces.items()):  # each space gets an equal share of the time left
+        deadline = search.deadline - max(search.left(), 0.0) * (len(spaces) - i - 1) / (len(spaces) - i)
+        dense = frozen if hybrid and frozen is not None else select_and_fit(
+            vectors, texts, gold, n_labels, splits=splits, seed=search.seed, deadline=deadline)
+        found[space] = select_fusion(dense, texts, gold, n_labels, splits=splits, seed=search.seed, deadline=deadline) if hybrid else dense
+    space = max(found, key=lambda s: found[s].score + (0.0 if s == "model" else -TOPIC_MARGIN))
+    chosen, vectors = found[space], spaces[space]
+    if not hybrid:
+        search.selections[name] = chosen
+    train, held = np.arange(search.n_train), np.arange(search.n_train, len(texts))
+    rows = np.arange(len(texts)) if search.refit_all else train
+    search.fitted[name] = chosen.fit(vectors[rows], [texts[i] for i in rows], gold[rows], n_labels, seed=search.seed, space=space)
     held_logits = chosen.logits[held]
     if not search.refit_all:  # the installed head has not seen the eval rows
-        held_logits = search.fitted[name].logits(search.vectors[held], search.held.texts)
+        held_logits = search.fitted[name].logits(vectors[held], search.held.texts)
     elif np.isnan(held_logits).any():  # the splits did not score every eval row
-        held_logits = _fit_training_rows(search, **options).logits(search.vectors[held], search.held.texts)
+        held_logits = chosen.fit(vectors[train], search.train.texts, gold[train], n_labels, seed=search.seed,
+                                 space=space).logits(vectors[held], search.held.texts)
     search.held_logits[name] = np.asarray(held_logits, dtype=np.float32)
-    settings: dict[str, Any] = {"C": chosen.c, "settings_tried": chosen.tried,
-                                "held_out_score": round(macro_f1(gold[held], held_logits), 4)}
+    settings: dict[str, Any] = {"C": chosen.c, "settings_tried": sum(f.tried for f in found.values()),
+                                "held_out_score": round(macro_f1(gold[held], held_logits), 4), "vectors": space}
+    if len(found) > 1:
+        settings["score_by_vectors"] = {s: round(f.score, 4) for s, f in found.items()}
     if hybrid:
-        settings["vector_weight"] = chosen.dense_weight
-        settings["lexical_features"] = search.fitted[name].lexical.size
+        settings.update(frozen_C=chosen.frozen_c, tfidf_weight=chosen.lexical_weight,
+                        lexical_features=search.fitted[name].lexical.size)
     if search.refit_all:
         settings["fitted_on"] = f"all {len(rows)} rows"
     return Candidate(name, "scored", round(chosen.score, 4), scored_on, settings=settings)
 
 
-def _fit_training_rows(search: Search, **options: Any) -> LinearFit:
-    """A linear head (``LinearFit.fit`` options) fitted on the training rows only."""
+def _fit_training_rows(search: Search, vectors: np.ndarray, **options: Any) -> LinearFit:
+    """A linear head (``LinearFit.fit`` options) fitted on the training rows' ``vectors`` only."""
     train = np.arange(search.n_train)
-    return LinearFit.fit(search.vectors[train], search.train.texts, search.gold[train], len(search.spec.labels), **options)
+    return LinearFit.fit(vectors[train], search.train.texts, search.gold[train], len(search.spec.labels), **options)
 
 
 def _frozen_on_training_rows(search: Search) -> LinearFit:
-    """The chosen frozen-encoder head fitted on the training rows only (the start of encoder adaptation)."""
+    """The chosen frozen-encoder head on the model's own vectors, fitted on the training rows only (the
+    start of encoder adaptation)."""
     fitted = search.fitted["frozen"]
-    return _fit_training_rows(search, hybrid=False, c=fitted.c, seed=search.seed) if search.refit_all else fitted
+    if search.refit_all or fitted.space != "model":
+        return _fit_training_rows(search, search.vectors, hybrid=False, c=fitted.c, seed=search.seed)
+    return fitted
 
 
 def _adapted(search: Search, objective: str) -> Candidate:
