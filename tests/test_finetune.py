@@ -16,7 +16,7 @@ from emotiq.errors import InputError
 from emotiq.training import FinetuneResult, finetune, prepare_data
 from emotiq.training.finetune_data import parse_label_map
 
-FIXTURE = Path(__file__).parent / "fixtures" / "finetune_feedback.csv"
+FIXTURE = Path(__file__).parents[1] / "data" / "examples" / "labelled_feedback.csv"
 LABELS = ["app", "billing", "delivery", "staff"]
 STARS = {"1": "negative", "2": "negative", "3": "neutral", "4": "positive", "5": "positive"}
 
