@@ -264,8 +264,12 @@ def child_gemm(spec: dict[str, Any]) -> dict[str, Any]:
     """Matmul ceilings at ``spec['threads']`` threads."""
     import torch
 
+    from emotiq.engine.precision import cpu_has_fast_bf16
+
     _set_threads(spec["threads"])
-    kinds = ["fp32", "bf16"] + (["int8"] if hasattr(torch, "_int_mm") else [])
+    wanted = set(spec.get("configs", ["bf16", "int8"]))
+    kinds = ["fp32"] + (["bf16"] if cpu_has_fast_bf16() and wanted & {"bf16", "auto", "compile"} else [])  # emulated bf16 takes minutes
+    kinds += ["int8"] if hasattr(torch, "_int_mm") and "int8" in wanted else []
     return {kind: gemm_rate(kind, spec["size"], spec["min_seconds"]) for kind in kinds}
 
 
@@ -509,7 +513,7 @@ def report(data: dict[str, Any]) -> str:
     parts = [
         "# Throughput on the CPU",
         (f"Machine: {m['cpu']}, {m['usable_cpus']} CPU cores; torch {m['torch']}, transformers {m['transformers']}, "
-        f"Python {m['python']}. `auto` resolves to `{data['auto']}` here."),
+        f"Python {m['python']}. `auto` resolves to `{data['auto']}` here. Model: {data.get('model') or 'the bundled emotiq-small'}."),
         "Texts (mean content tokens): " + ", ".join(f"{k} {v:,.0f}" for k, v in mean.items() if k != "mixed") + ". "
         f"1-minute load average around the measurements: {min(data['load'])}-{max(data['load'])} "
         "(anything above the thread count means other work shared the CPU).",
@@ -595,7 +599,8 @@ def main(argv: list[str] | None = None) -> None:
         texts_file, tokens_file, mean = write_texts(folder, {k: pools[k] for k in args.kinds}, study_n)
         files = {"texts": texts_file, "tokens": tokens_file, "call": QUICK_CALL if args.quick else CALL}
         gemm_seconds = 0.3 if args.quick else 2.0
-        gemm = {t: spawn("gemm", {"threads": t, "size": 1024 if args.quick else GEMM_SIZE, "min_seconds": gemm_seconds})
+        gemm = {t: spawn("gemm", {"threads": t, "size": 1024 if args.quick else GEMM_SIZE, "min_seconds": gemm_seconds,
+                                  "configs": list(args.configs)})
                 for t in args.threads} if args.configs else {}
         rows, extra = run_configs(args, files, folder) if args.configs else ([], {"auto": resolve_auto()})
         add_ceilings(rows, gemm)
@@ -612,7 +617,7 @@ def main(argv: list[str] | None = None) -> None:
             spec = {"threads": threads, "n": args.stream, "pool": 2000 if args.quick else 20000, "model": args.model}
             stream = {"threads": threads, **spawn("stream", spec)}
         study_texts = json.loads(texts_file.read_text(encoding="utf-8"))["mixed"]
-    data = {"machine": machine_info(), "auto": extra["auto"], "threads": args.threads, "mean_tokens": mean,
+    data = {"machine": machine_info(), "model": args.model, "auto": extra["auto"], "threads": args.threads, "mean_tokens": mean,
             "rows": rows, "gemm": {t: {k: v for k, v in g.items() if k not in {"peak_rss_mib", "wall_s"}} for t, g in gemm.items()},
             "study": study, "study_texts": study_texts, "messy": messy, "stream": stream, "auto_rule": AUTO_RULE,
             "load": [round(x, 1) for x in LOADS] or [round(os.getloadavg()[0], 1)],
