@@ -160,13 +160,16 @@ def _linear(search: Search, hybrid: bool) -> Candidate:
         search.selections[name] = chosen
     train, held = np.arange(search.n_train), np.arange(search.n_train, len(texts))
     rows = np.arange(len(texts)) if search.refit_all else train
-    search.fitted[name] = chosen.fit(vectors[rows], [texts[i] for i in rows], gold[rows], n_labels, seed=search.seed, space=space)
+
+    def fit_on(picked: np.ndarray) -> LinearFit:
+        return chosen.fit(vectors[picked], [texts[i] for i in picked], gold[picked], n_labels, seed=search.seed, space=space)
+
+    search.fitted[name] = fit_on(rows)
     held_logits = chosen.logits[held]
     if not search.refit_all:  # the installed head has not seen the eval rows
         held_logits = search.fitted[name].logits(vectors[held], search.held.texts)
     elif np.isnan(held_logits).any():  # the splits did not score every eval row
-        held_logits = chosen.fit(vectors[train], search.train.texts, gold[train], n_labels, seed=search.seed,
-                                 space=space).logits(vectors[held], search.held.texts)
+        held_logits = fit_on(train).logits(vectors[held], search.held.texts)
     search.held_logits[name] = np.asarray(held_logits, dtype=np.float32)
     settings: dict[str, Any] = {"C": chosen.c, "settings_tried": sum(f.tried for f in found.values()),
                                 "held_out_score": round(macro_f1(gold[held], held_logits), 4), "vectors": space}
@@ -180,18 +183,14 @@ def _linear(search: Search, hybrid: bool) -> Candidate:
     return Candidate(name, "scored", round(chosen.score, 4), scored_on, settings=settings)
 
 
-def _fit_training_rows(search: Search, vectors: np.ndarray, **options: Any) -> LinearFit:
-    """A linear head (``LinearFit.fit`` options) fitted on the training rows' ``vectors`` only."""
-    train = np.arange(search.n_train)
-    return LinearFit.fit(vectors[train], search.train.texts, search.gold[train], len(search.spec.labels), **options)
-
-
 def _frozen_on_training_rows(search: Search) -> LinearFit:
     """The chosen frozen-encoder head on the model's own vectors, fitted on the training rows only (the
     start of encoder adaptation)."""
     fitted = search.fitted["frozen"]
     if search.refit_all or fitted.space != "model":
-        return _fit_training_rows(search, search.vectors, hybrid=False, c=fitted.c, seed=search.seed)
+        train = np.arange(search.n_train)
+        return LinearFit.fit(search.vectors[train], search.train.texts, search.gold[train], len(search.spec.labels),
+                             hybrid=False, c=fitted.c, seed=search.seed)
     return fitted
 
 
