@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from emotiq.decode import complaint_decision, complaint_fields, emotion_decisions
+from emotiq.decode import complaint_decision, complaint_fields, emotion_decisions, emotion_fields, language_thresholds
 from emotiq.heads import HeadSpec
 from emotiq.schema import EMOTION_LABELS, SEVERITY_LABELS
 from tests.conftest import REPO
@@ -36,6 +36,37 @@ def test_emotion_sets_have_one_label_at_least_and_neutral_alone():
     probs[2, 4] = 0.2  # nothing over threshold: the most probable label
     chosen = emotion_decisions(probs, EMOTION_LABELS, thresholds)
     assert [np.flatnonzero(r).tolist() for r in chosen] == [[n], [0, 3], [4]]
+
+
+def test_emotion_thresholds_follow_the_language_with_the_pooled_ones_as_fallback():
+    n = len(EMOTION_LABELS)
+    spec = HeadSpec(name="emotion", role="emotion", kind="sigmoid", labels=list(EMOTION_LABELS),
+                    extra={"thresholds": [0.5] * n, "thresholds_by_language": {"nl": [0.3] * n, "en": [0.7] * n}})
+    probs = np.zeros(n)
+    probs[[0, 3]] = [0.8, 0.4]  # anger clear, joy between the Dutch and the pooled threshold
+    assert emotion_fields(spec, probs, "nl")["emotion_labels"] == ("anger", "joy")
+    assert emotion_fields(spec, probs, "und")["emotion_labels"] == ("anger",)  # no fitted language: pooled thresholds
+    assert emotion_fields(spec, probs)["emotion_labels"] == ("anger",)
+    rows = language_thresholds(spec, ["nl", "en", "other", None])
+    assert rows.shape == (4, n) and rows[:, 0].tolist() == [0.3, 0.7, 0.5, 0.5]
+    chosen = emotion_decisions(np.tile(probs, (4, 1)), EMOTION_LABELS, rows)
+    assert chosen.sum(axis=1).tolist() == [2, 1, 1, 1]
+
+
+def test_analyze_picks_the_thresholds_of_each_texts_language(model):
+    spec = model.heads["emotion"].spec
+    saved = dict(spec.extra)
+    n = len(spec.labels)
+    try:  # Dutch: nothing reaches 1.01, so only the most probable emotion; English: every emotion reaches 0
+        spec.extra["thresholds_by_language"] = {"nl": [1.01] * n, "en": [0.0] * n}
+        dutch, english = model.analyze(["Ik ben woedend en bang, dit is walgelijk en verdrietig.",
+                                        "I am furious and scared, this is disgusting and sad."])
+        assert (dutch.language, english.language) == ("nl", "en")
+        assert len(dutch.emotion_labels) == 1
+        assert len(english.emotion_labels) == n - 1  # all but neutral, which never stands beside others
+    finally:
+        spec.extra.clear()
+        spec.extra.update(saved)
 
 
 @pytest.mark.skipif(not (REPO / "models" / "emotiq-small" / "metrics.json").exists(), reason="bundled model has no metrics.json")

@@ -41,6 +41,10 @@ def test_permissive_only_training_keeps_only_labelled_heads(tmp_path):
     assert len(encoder) == len(config.encoder_params) > 0
     assert config.training["config"]["permissive_only"] is True
     assert "thresholds" in config.training and "wall_seconds" in config.training
+    assert not (out / "train_config.json").exists()  # the recipe recorded in config.json serves instead
+    again = CliRunner().invoke(app, ["recalibrate", "-m", str(out), "--data-root", str(DATA_ROOT)])
+    assert again.exit_code == 0, again.output
+    assert "goemotions" in again.output and "cesamard" not in again.output  # still the permissive sets only
 
 
 def test_cached_embeddings_are_stored_once_and_reused(model, tmp_path):
@@ -72,6 +76,9 @@ def test_recalibrate_refits_thresholds_in_place_and_records_beta(tmp_path):
     config, _, _ = read_folder(folder)
     thresholds = config.training["thresholds"]["emotion"]
     assert len(thresholds) == 10 and all(0 < t < 1 for t in thresholds)
+    emotion = next(h for h in config.heads if h["name"] == "emotion")
+    assert set(emotion["extra"]["thresholds_by_language"]) == {"nl", "en"}
+    assert all(len(v) == 10 and all(0 < t < 1 for t in v) for v in emotion["extra"]["thresholds_by_language"].values())
     assert json.loads((folder / "train_config.json").read_text())["loop"]["threshold_beta"] == 0.5
     settings = TrainConfig.from_file(folder / "train_config.json")
     settings.data_root = str(DATA_ROOT)

@@ -232,10 +232,24 @@ def train(
 
 
 def _model_recipe(model: Path, config: Path | None, data_root: Path | None) -> TrainConfig:
-    """The training config of ``model`` (or ``config``), with ``data_root`` overriding its data folder."""
+    """The training config of ``model`` (or ``config``), with ``data_root`` overriding its data folder.
+
+    Without ``config`` it is the folder's ``train_config.json``, else the recipe its ``config.json``
+    records (what ``emotiq train -o DIR`` writes).
+    """
     from emotiq.training.train import TrainConfig
 
-    settings = TrainConfig.from_file(config or model / "train_config.json")
+    recipe = config or model / "train_config.json"
+    if config is None and not recipe.exists():
+        from emotiq.errors import ModelFolderError
+        from emotiq.model_io import read_folder
+
+        recorded = read_folder(model)[0].training.get("config")
+        if not recorded:
+            raise ModelFolderError(f"{model} has no train_config.json and records no training config; pass --config")
+        settings = TrainConfig.from_dict(recorded)
+    else:
+        settings = TrainConfig.from_file(recipe)
     settings.data_root = str(data_root) if data_root else settings.data_root
     return settings
 

@@ -16,20 +16,22 @@ def _named(spec: HeadSpec, probs: np.ndarray) -> dict[str, float]:
 
 
 @register_role("sentiment")
-def sentiment_fields(spec: HeadSpec, probs: np.ndarray) -> dict[str, Any]:
+def sentiment_fields(spec: HeadSpec, probs: np.ndarray, language: str | None = None) -> dict[str, Any]:
     named = _named(spec, probs)
     score = named.get("positive", 0.0) - named.get("negative", 0.0)
     label = spec.labels[int(np.argmax(probs))]
     return {"sentiment": Sentiment(label=label, score=round(score, 6), probabilities=named)}
 
 
-def _over_threshold(spec: HeadSpec, probs: np.ndarray) -> tuple[str, ...]:
-    ranked = sorted(zip(spec.labels, probs.tolist(), spec.thresholds()), key=lambda item: -item[1])
+def _over_threshold(spec: HeadSpec, probs: np.ndarray, language: str | None) -> tuple[str, ...]:
+    ranked = sorted(zip(spec.labels, probs.tolist(), spec.thresholds(language)), key=lambda item: -item[1])
     return tuple(label for label, p, t in ranked if p >= t)
 
 
 def emotion_decisions(probs: np.ndarray, labels: list[str] | tuple[str, ...], thresholds: list[float] | np.ndarray) -> np.ndarray:
     """Which emotions a text shows, for rows of emotion probabilities (0/1, same shape).
+
+    ``thresholds`` holds one value per label, or one row of them per text (``(rows, labels)``).
 
     Each emotion at or over its threshold counts; ``neutral`` excludes the others: it is
     kept alone when it is the most probable of those over threshold, and dropped otherwise.
@@ -65,15 +67,21 @@ def complaint_decision(probs: np.ndarray, threshold: float) -> tuple[np.ndarray,
     return is_complaint, level
 
 
+def language_thresholds(spec: HeadSpec, languages: Iterable[str | None]) -> np.ndarray:
+    """``(rows, labels)`` decision thresholds of a sigmoid head, each row those of its text's language."""
+    cache: dict[str | None, list[float]] = {}
+    return np.array([cache.setdefault(lang, spec.thresholds(lang)) for lang in languages], dtype=float).reshape(-1, len(spec.labels))
+
+
 @register_role("emotion")
-def emotion_fields(spec: HeadSpec, probs: np.ndarray) -> dict[str, Any]:
-    chosen = emotion_decisions(probs, spec.labels, spec.thresholds())[0]
+def emotion_fields(spec: HeadSpec, probs: np.ndarray, language: str | None = None) -> dict[str, Any]:
+    chosen = emotion_decisions(probs, spec.labels, spec.thresholds(language))[0]
     ranked = sorted((label for label, keep in zip(spec.labels, chosen) if keep), key=lambda label: -probs[spec.labels.index(label)])
     return {"emotions": _named(spec, probs), "emotion_labels": tuple(ranked)}
 
 
 @register_role("complaint")
-def complaint_fields(spec: HeadSpec, probs: np.ndarray) -> dict[str, Any]:
+def complaint_fields(spec: HeadSpec, probs: np.ndarray, language: str | None = None) -> dict[str, Any]:
     named = _named(spec, probs)
     is_complaint, levels = complaint_decision(probs, spec.threshold)
     level = int(levels[0])
@@ -90,10 +98,10 @@ def complaint_fields(spec: HeadSpec, probs: np.ndarray) -> dict[str, Any]:
 
 
 @register_role("custom")
-def custom_fields(spec: HeadSpec, probs: np.ndarray) -> dict[str, Any]:
+def custom_fields(spec: HeadSpec, probs: np.ndarray, language: str | None = None) -> dict[str, Any]:
     named = _named(spec, probs)
     if spec.kind == "sigmoid":
-        labels = _over_threshold(spec, probs)
+        labels = _over_threshold(spec, probs, language)
     else:
         labels = (spec.labels[int(np.argmax(probs))],)
     scores = LabelScores(labels=labels, probabilities=named, multi_label=spec.kind == "sigmoid")
@@ -119,15 +127,17 @@ def placeholder_sentiment() -> Sentiment:
     return Sentiment(label="neutral", score=0.0, probabilities=probs)
 
 
-def result_fields(specs: Iterable[HeadSpec], probabilities: Mapping[str, np.ndarray] | None) -> dict[str, Any]:
+def result_fields(specs: Iterable[HeadSpec], probabilities: Mapping[str, np.ndarray] | None,
+                  language: str | None = None) -> dict[str, Any]:
     """The :class:`~emotiq.schema.Analysis` fields for one text from each head's probability row.
 
     With ``probabilities=None`` every head gives its low-confidence placeholder
-    (what texts with nothing to score get).
+    (what texts with nothing to score get). ``language`` (the text's, as detected) picks
+    decision thresholds fitted for it where the model has them.
     """
     fields: dict[str, Any] = {"sentiment": None, "emotions": {}, "emotion_labels": (), "complaint": None, "custom": {}}
     for spec in specs:
         values = neutral_probabilities(spec) if probabilities is None else probabilities[spec.name]
-        for key, value in role_decoder(spec.role)(spec, values).items():
+        for key, value in role_decoder(spec.role)(spec, values, language).items():
             fields[key] = {**fields[key], **value} if key == "custom" else value
     return fields

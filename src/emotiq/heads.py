@@ -39,8 +39,15 @@ class HeadSpec:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def thresholds(self) -> list[float]:
-        """Per-label decision thresholds of a sigmoid head (``extra["thresholds"]`` or ``threshold``)."""
+    def thresholds(self, language: str | None = None) -> list[float]:
+        """Per-label decision thresholds of a sigmoid head for texts in ``language``.
+
+        ``extra["thresholds_by_language"][language]`` when fitted for that language, else
+        ``extra["thresholds"]`` (fitted on all languages), else ``threshold`` for every label.
+        """
+        by_language = self.extra.get("thresholds_by_language") or {}
+        if language in by_language:
+            return list(by_language[language])
         return list(self.extra.get("thresholds") or [self.threshold] * len(self.labels))
 
     @property

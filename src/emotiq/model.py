@@ -314,27 +314,28 @@ class EmotiqModel:
             logits[name] = logits[name] + self.lexical[name].logits(texts)
         return {name: self.heads[name].probabilities(out).numpy() for name, out in logits.items()}
 
-    def _fields(self, probs: dict[str, np.ndarray], row: int | None, heads: list[str]) -> dict[str, Any]:
+    def _fields(self, probs: dict[str, np.ndarray], row: int | None, heads: list[str], language: str | None) -> dict[str, Any]:
         rows = None if row is None else {name: probs[name][row] for name in heads}
-        return result_fields((self.heads[name].spec for name in heads), rows)
+        return result_fields((self.heads[name].spec for name in heads), rows, language)
 
     def _result(self, row: int, doc: Document, probs: dict[str, np.ndarray], sentence_probs: dict[str, np.ndarray],
                 heads: list[str]) -> Analysis:
         scored = doc.status == "ok"
-        fields = self._fields(probs, row if scored else None, heads)
+        fields = self._fields(probs, row if scored else None, heads, doc.language)
         sentiment = fields["sentiment"]
         low = not scored or (sentiment is not None and max(sentiment.probabilities.values()) < 0.5)
         sentence_scores = None
         if sentences_wanted := bool(sentence_probs):
-            sentence_scores = tuple(self._sentence(text, i, sentence_probs, heads) for text, i in doc.sentences)
+            sentence_scores = tuple(self._sentence(text, i, sentence_probs, heads, doc.language) for text, i in doc.sentences)
         return Analysis(
             text=doc.text, language=doc.language, status=doc.status, error=doc.error,  # type: ignore[arg-type]
             low_confidence=low or not self.config.trained, n_tokens=doc.n_tokens, n_chunks=len(doc.segments),
             truncated=doc.truncated, sentences=sentence_scores if sentences_wanted else None, **fields,
         )
 
-    def _sentence(self, text: str, index: int, probs: dict[str, np.ndarray], heads: list[str]) -> SentenceScore:
-        fields = self._fields(probs, index, heads)
+    def _sentence(self, text: str, index: int, probs: dict[str, np.ndarray], heads: list[str],
+                  language: str | None) -> SentenceScore:
+        fields = self._fields(probs, index, heads, language)
         return SentenceScore(text=text, sentiment=fields["sentiment"], emotions=fields["emotions"])
 
     def __repr__(self) -> str:

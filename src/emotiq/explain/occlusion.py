@@ -21,6 +21,7 @@ import numpy as np
 from emotiq.explain.targets import TARGETS
 from emotiq.explain.units import Span, occlusion_spans, prefix, without
 from emotiq.schema import Analysis, Evidence, EvidenceSpan, TaskEvidence
+from emotiq.text import clean_text, detect_language
 
 if TYPE_CHECKING:
     from emotiq.model import EmotiqModel
@@ -56,10 +57,11 @@ def _evidence(plan: _Plan, probs: dict[str, np.ndarray], model: EmotiqModel, max
     if not plan.spans:
         return Evidence(status="empty", method=METHOD, message="no words to weigh")
     rows = slice(plan.first_row, plan.first_row + len(plan.spans) + 1)
+    language = detect_language(clean_text(plan.text).text)
     tasks = {}
     for name, matrix in probs.items():
         spec = model.heads[name].spec
-        label, target = TARGETS[spec.role](spec, matrix[rows])
+        label, target = TARGETS[spec.role](spec, matrix[rows], language)
         weights = target[0] - target[1:]
         order = np.argsort(-np.abs(weights), kind="stable")[:max_spans]
         spans = tuple(EvidenceSpan(plan.text[plan.spans[i][0]:plan.spans[i][1]], plan.spans[i][0], plan.spans[i][1],

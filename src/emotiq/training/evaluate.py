@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emotiq.decode import complaint_decision, emotion_decisions
+from emotiq.decode import complaint_decision, emotion_decisions, language_thresholds
 from emotiq.heads import role_decoder
 from emotiq.model import EmotiqModel
 from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS
+from emotiq.text import clean_text, detect_language
 from emotiq.training.baselines import cached_embeddings, head_data, linear_baseline, tfidf_features
 from emotiq.training.mappings import EKMAN_LABELS, TWEETEVAL_EMOTION_LABELS, ekman_group, tweeteval_emotion_scores
 from emotiq.training.metrics import multi_label_report, single_label_report
@@ -148,7 +149,8 @@ def evaluate_sets(systems: dict[str, Probs], test: pd.DataFrame, ekman: pd.DataF
                   thresholds: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """One record per (test set, task, system) with the metrics of that system.
 
-    ``thresholds`` gives each system's per-emotion decision thresholds (default 0.5).
+    ``thresholds`` gives each system's per-emotion decision thresholds (default 0.5): one row, or
+    one row per test row (thresholds picked by each text's language).
     """
     records = []
     for source, part in test.groupby("source", sort=True):
@@ -163,6 +165,7 @@ def evaluate_sets(systems: dict[str, Probs], test: pd.DataFrame, ekman: pd.DataF
                 if system.endswith("en_only") and part["lang"].iloc[0] != "nl":
                     continue
                 threshold = thresholds.get(system, np.full(len(EMOTION_LABELS), 0.5))
+                threshold = threshold[rows] if threshold.ndim == 2 else threshold
                 # emotiq's own decoding for emotiq models; a baseline's severity is its most probable level
                 used = task if system in thresholds or task.name != "severity" else replace(task, decide=None)
                 report = _report(used, gold, _slice(probs, rows), threshold)
@@ -206,7 +209,8 @@ def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | N
         train = train.groupby("source", group_keys=False).head(limit * 5).reset_index(drop=True)
     ekman = goemotions_ekman("test", data_root=config.data_root) if "goemotions" in set(test["source"]) else None
     systems = _systems_probs(model, frozen, train, test["text"].tolist(), config.loop.seed, before, cache_dir)
-    thresholds = {name: np.asarray(m.heads["emotion"].spec.thresholds())
+    languages = [detect_language(clean_text(text).text) for text in test["text"]]  # as analyze picks thresholds
+    thresholds = {name: language_thresholds(m.heads["emotion"].spec, languages)
                   for name, m in (("emotiq", model), ("previous", before)) if m is not None and "emotion" in m.heads}
     records = evaluate_sets(systems, test, ekman, thresholds)
     result = {"model": model.config.name, "previous": str(previous) if previous else None, "records": records,

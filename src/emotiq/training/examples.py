@@ -44,6 +44,7 @@ class ExampleSet:
     def __init__(self, df: pd.DataFrame, encoder: TextEncoder, *, max_tokens: int,
                  single_label: dict[str, str], multi_label: dict[str, str]) -> None:
         texts = [clean_text(str(t)).text for t in df["text"]]
+        self.texts = texts
         ids = encoder.encode_ids(texts)
         self.ids = [seq if len(seq) <= max_tokens else seq[: max_tokens - 1] + seq[-1:] for seq in ids]
         self.pad_id = encoder.pad_id

@@ -460,10 +460,17 @@ def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], setti
     """Per-label decision thresholds of sigmoid heads, chosen for F-beta (``threshold_beta``) on
     the dev rows that annotate each label; sets and returns them.
 
-    Labels with fewer than 10 positive dev rows keep 0.5. ``logits`` (raw, from
-    :func:`predict_logits` on ``dev``) saves running the encoder again.
+    Thresholds are fitted on all dev rows, then again on the rows of each of
+    :data:`~emotiq.text.language.TARGET_LANGUAGES` (as detected, the way ``analyze`` picks them;
+    stored in ``extra["thresholds_by_language"]``), since the same probability need not mean the
+    same in Dutch and English. A label with fewer than :data:`MIN_THRESHOLD_POSITIVES` positive
+    rows keeps 0.5 over all rows, and the all-rows threshold in one language.
+    ``logits`` (raw, from :func:`predict_logits` on ``dev``) saves running the encoder again.
     """
+    from emotiq.text.language import TARGET_LANGUAGES, detect_language
+
     tuned = {}
+    languages: np.ndarray | None = None
     for name in heads:
         spec = model.heads[name].spec
         mask = dev.masks[name]
@@ -473,11 +480,28 @@ def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], setti
         probs = model.heads[name].probabilities(raw[mask]).numpy()
         target = dev.targets[name][mask].numpy()
         known = known_labels(dev, name)[mask].numpy()
-        thresholds = []
-        for j in range(len(spec.labels)):
-            rows = known[:, j]
-            enough = target[rows, j].sum() >= 10
-            thresholds.append(best_threshold(target[rows, j], probs[rows, j], settings.threshold_beta) if enough else 0.5)
-        spec.extra["thresholds"] = thresholds
-        tuned[name] = thresholds
+        pooled = _fit_thresholds(target, probs, known, settings.threshold_beta, [0.5] * len(spec.labels))
+        spec.extra["thresholds"] = pooled
+        if languages is None:
+            languages = np.array([detect_language(text) for text in dev.texts])
+        in_language = languages[mask.numpy()]
+        by_language = {lang: _fit_thresholds(target, probs, known & (in_language == lang)[:, None], settings.threshold_beta, pooled)
+                       for lang in TARGET_LANGUAGES if (in_language == lang).any()}
+        spec.extra["thresholds_by_language"] = by_language
+        tuned[name] = pooled
+        for lang, values in by_language.items():
+            logger.info("%s thresholds for %s texts: %s", name, lang, values)
     return tuned
+
+
+MIN_THRESHOLD_POSITIVES = 10
+
+
+def _fit_thresholds(target: np.ndarray, probs: np.ndarray, known: np.ndarray, beta: float, fallback: list[float]) -> list[float]:
+    """Per label, the F-beta-best threshold over the ``known`` rows, or ``fallback``'s with too few positives."""
+    thresholds = []
+    for j in range(target.shape[1]):
+        rows = known[:, j]
+        enough = target[rows, j].sum() >= MIN_THRESHOLD_POSITIVES
+        thresholds.append(best_threshold(target[rows, j], probs[rows, j], beta) if enough else fallback[j])
+    return thresholds

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from emotiq.decode import emotion_decisions
+from emotiq.decode import emotion_decisions, language_thresholds
 from emotiq.model import EmotiqModel
+from emotiq.text import detect_language
 from emotiq.training.examples import ExampleSet
 from emotiq.training.loop import fit_decisions, known_labels, predict_logits
 from emotiq.training.train import BUILTIN_TARGETS, TrainConfig, training_frames
@@ -41,8 +42,8 @@ class LabelCount:
 
 def emotion_label_counts(model: EmotiqModel, dev: ExampleSet, config: TrainConfig,
                          logits: dict[str, torch.Tensor] | None = None) -> list[LabelCount]:
-    """Per source, the gold and the decoded (``analyze``-style) emotions per text, counted over
-    the emotions each source annotates.
+    """Per source, the gold and the decoded (``analyze``-style, thresholds by detected language)
+    emotions per text, counted over the emotions each source annotates.
 
     ``logits`` (raw, from :func:`predict_logits` on ``dev``) saves running the encoder again.
     """
@@ -54,7 +55,8 @@ def emotion_label_counts(model: EmotiqModel, dev: ExampleSet, config: TrainConfi
     probs = head.probabilities(raw).numpy()
     known = known_labels(dev, "emotion").numpy()
     gold = np.nan_to_num(dev.targets["emotion"].numpy())
-    chosen = emotion_decisions(probs, head.spec.labels, head.spec.thresholds())
+    languages = [detect_language(text) for text in dev.texts]
+    chosen = emotion_decisions(probs, head.spec.labels, language_thresholds(head.spec, languages))
     counts = []
     for source in sorted(set(dev.sources[mask])):
         rows = mask & (dev.sources == source)

@@ -55,7 +55,12 @@ class TrainConfig:
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """The config :meth:`to_dict` gave (as ``config.json`` records it)."""
+        data = dict(data)
         loop = LoopSettings(**data.pop("loop", {}))
         return cls(**data, loop=loop)
 
@@ -189,10 +194,9 @@ def resume_training(checkpoints: str | Path, *, threads: int | None = None) -> E
     unbroken run by floating-point rounding only).
     """
     record = load_checkpoint(checkpoints).record
-    data = dict(record["config"])
-    loop = LoopSettings(**data.pop("loop"))
-    loop.threads = threads if threads is not None else loop.threads
+    config = TrainConfig.from_dict(record["config"])
+    config.loop.threads = threads if threads is not None else config.loop.threads
     output = Path(record["output"])
     if checkpoint_folder(output).resolve() != Path(checkpoints).resolve():
         output = Path(checkpoints).with_name(Path(checkpoints).name.removesuffix("-checkpoints"))
-    return run_training(TrainConfig(**data, loop=loop), output, resume=True)
+    return run_training(config, output, resume=True)
