@@ -37,6 +37,7 @@ Writes ``benchmarks/results/finetune.md`` and ``.json``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import time
@@ -245,6 +246,30 @@ def table(rows: list[dict[str, Any]], systems: list[str]) -> list[str]:
     return out
 
 
+def candidates_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Each candidate of ``auto``'s search: its selection score (held-out rows or cross-validation on
+    the training rows, never the test split) and what became of it."""
+    autos = [r for r in rows if r["system"] == "auto" and r.get("candidates")]
+    names = [s for s in STRATEGIES if any(s in r["candidates"] for r in autos)]
+    if not autos:
+        return []
+    out = ["| train rows | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
+    for r in autos:
+        cells = [f"{r['rows']:,} ({r['size']})"]
+        for name in names:
+            status, score, note = r["candidates"].get(name, ("not tried", None, ""))
+            note = note.strip().rstrip(";")
+            value = "" if score is None else f"{score:.3f}"
+            if status == "chosen":
+                cells.append(f"**{value}** chosen")
+            elif status == "scored":
+                cells.append(value)
+            else:
+                cells.append(" ".join(filter(None, [value, status + (f": {note}" if note else "")])))
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
 def report(rows: list[dict[str, Any]], systems: list[str], info: dict[str, Any], seconds: float, command: str) -> str:
     lines = ["# Fine-tuning on your own labels: strategies against tuned baselines", "",
              (f"Macro-F1 / accuracy on each set's test split and training wall time, per training size. Machine: {info['cpu']}, "
@@ -259,6 +284,9 @@ def report(rows: list[dict[str, Any]], systems: list[str], info: dict[str, Any],
         part = [r for r in rows if r["set"] == name]
         lines += ["", f"## {name} ({part[0]['n_test']:,} test rows)", "", f"Published: {PUBLISHED[name]}.", "",
                   *table(part, [s for s in systems if any(r['system'] == s for r in part)])]
+        if found := candidates_table(part):
+            lines += ["", ("Candidates in `auto`'s search, by macro-F1 on the rows it held out (cross-validation below 2,000 "
+                           "rows); the test split is not used to choose:"), "", *found]
     return "\n".join(lines) + "\n"
 
 
@@ -273,7 +301,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-root", default=None, help="Folder with the labelled sets (default: $EMOTIQ_DATA or ../shared/data).")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--output", type=Path, default=RESULTS, help="Results stem (.md and .json are written).")
+    parser.add_argument("--render", action="store_true", help="Only write the .md again from the run stored in the .json.")
     args = parser.parse_args(argv)
+    if args.render:
+        stored = json.loads(args.output.with_suffix(".json").read_text(encoding="utf-8"))
+        systems = stored.get("systems") or list(dict.fromkeys(r["system"] for r in stored["results"]))
+        markdown = report(stored["results"], systems, stored["machine"], stored["seconds"], stored["command"])
+        args.output.with_suffix(".md").write_text(markdown.rstrip() + "\n", encoding="utf-8")
+        return
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import emotiq
     from emotiq.training.sources import resolve_data_root
@@ -296,7 +331,8 @@ def main(argv: list[str] | None = None) -> None:
             info = {**machine_info(), "load_avg_1m": os.getloadavg()[0]}
             command = "python benchmarks/bench_finetune.py " + " ".join(sys.argv[1:] if argv is None else argv)
             markdown = report(rows, systems, info, time.perf_counter() - start, command.strip())
-            write_results(args.output, markdown, {"machine": info, "seed": args.seed, "results": rows})  # after every size
+            write_results(args.output, markdown, {"machine": info, "seed": args.seed, "seconds": round(time.perf_counter() - start, 1),
+                                                  "command": command.strip(), "systems": systems, "results": rows})  # after every size
     print("\n" + markdown)
 
 
