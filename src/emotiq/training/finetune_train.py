@@ -82,6 +82,7 @@ class VectorSet:
 
     def __init__(self, vectors: torch.Tensor, examples: ExampleSet) -> None:
         self.vectors = vectors
+        self.texts = examples.texts
         self.targets = examples.targets
         self.masks = examples.masks
         self.label_masks = examples.label_masks
