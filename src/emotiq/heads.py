@@ -52,8 +52,9 @@ class HeadSpec:
 
     @property
     def space(self) -> str:
-        """The vectors the head reads: ``"model"`` (the fine-tuned encoder, default) or ``"topic"``
-        (the base encoder before fine-tuning, see :meth:`EmotiqModel.embed`)."""
+        """The vectors the head reads: ``"model"`` (the fine-tuned encoder, default), ``"topic"``
+        (the base encoder before fine-tuning) or ``"adapted"`` (the base encoder with the task
+        adapter of a fine-tuning run); see :meth:`EmotiqModel.embed`."""
         return str(self.extra.get("space", "model"))
 
     @classmethod

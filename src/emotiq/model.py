@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +52,9 @@ class EmotiqModel:
         self.adapter: dict[str, torch.Tensor] = {}
         """LoRA factors merged into the encoder (kept so that :meth:`save` writes them again)."""
         self._base: EmotiqModel | None = None
+        self.task_adapter: dict[str, torch.Tensor] = {}
+        """LoRA factors over the base encoder that heads of space ``"adapted"`` read (see :meth:`set_task_adapter`)."""
+        self._adapted: EmotiqModel | None = None
         self.lexical: dict[str, LexicalHead] = {}
         """Head name -> lexical logits added to that head's encoder logits (hybrid heads)."""
 
@@ -77,6 +80,7 @@ class EmotiqModel:
             logger.warning("Model %r has untrained heads: its scores are random, not predictions", config.name)
         model = cls(config, encoder, heads, device=device, precision=precision, compile=compile)
         model.adapter = model_io.split_adapter(encoder_state)[0]
+        model.task_adapter = model_io.read_task_adapter(path, config)
         folder = Path(path).expanduser()
         model.lexical = {spec.name: LexicalHead.load(folder, spec.name, kind) for spec in model.head_specs
                          if (kind := lexical_kind(spec.extra))}
@@ -85,7 +89,7 @@ class EmotiqModel:
     def save(self, path: str | Path) -> Path:
         """Write config, head weights, changed encoder weights and a model card to ``path``."""
         self._runner = None  # weights may have changed since the runner copied them
-        folder = model_io.write_folder(path, self.config, self.heads, self.encoder.body, self.adapter)
+        folder = model_io.write_folder(path, self.config, self.heads, self.encoder.body, self.adapter, self.task_adapter)
         for name, lexical in self.lexical.items():
             lexical.save(folder, name)
         return folder
@@ -107,6 +111,23 @@ class EmotiqModel:
             self._base = EmotiqModel(self.config, encoder, self.heads, **self._runner_options)
         return self._base
 
+    def set_task_adapter(self, factors: dict[str, torch.Tensor], settings: dict[str, Any], adapted: EmotiqModel | None = None) -> None:
+        """Keep LoRA ``factors`` over the base encoder (``settings``: ``{"type": "lora", "rank", "alpha"}``)
+        as the encoder of heads with ``space == "adapted"``; ``adapted`` is that encoder's model, if at hand."""
+        self.task_adapter, self.config.task_adapter = dict(factors), dict(settings) if factors else {}
+        self._adapted = adapted
+
+    @property
+    def adapted_model(self) -> EmotiqModel:
+        """This model's heads over the base encoder with the task adapter merged; built on first use."""
+        if not self.task_adapter:
+            raise UnknownNameError("a head reads the 'adapted' vector space, but this model has no task adapter")
+        if self._adapted is None:
+            encoder = load_text_encoder(self.config.base, prefix=self.config.prefix, max_length=self.config.max_length)
+            model_io.merge_lora(encoder.body, self.task_adapter, self.config.task_adapter)
+            self._adapted = EmotiqModel(self.config, encoder, self.heads, **self._runner_options)
+        return self._adapted
+
     @property
     def head_specs(self) -> list[HeadSpec]:
         return self.heads.specs
@@ -117,8 +138,9 @@ class EmotiqModel:
         if compile is not None:
             self._runner_options["compile"] = compile
         self._runner = None
-        if self._base is not None:
-            self._base.to(device, precision=precision, compile=compile)
+        for other in (self._base, self._adapted):
+            if other is not None:
+                other.to(device, precision=precision, compile=compile)
         return self
 
     # -- inference ------------------------------------------------------------------
@@ -233,11 +255,11 @@ class EmotiqModel:
         ``space="topic"`` gives the base encoder's vectors (before fine-tuning),
         which keep what a text is about and group texts by topic far better
         (see ``benchmarks/results/themes.md``). The base encoder is loaded on first use.
+        ``space="adapted"`` gives the vectors of the base encoder with the task adapter
+        that fine-tuning may add (see :meth:`set_task_adapter`).
         """
-        if space == "topic":
-            return self.base_model.embed(texts, batch_size=batch_size, max_chars=max_chars)
         if space != "model":
-            raise UnknownNameError(f"space={space!r}; use 'model' or 'topic'")
+            return self._space_model(space).embed(texts, batch_size=batch_size, max_chars=max_chars)
         docs, pooled = self._encode(list(validated(enumerate(texts), False, "raise")), batch_size, False, max_chars)
         return document_vectors(docs, pooled["model"]).numpy()
 
@@ -300,9 +322,10 @@ class EmotiqModel:
         return docs, pooled
 
     def _space_model(self, space: str) -> EmotiqModel:
-        if space != "topic":
-            raise UnknownNameError(f"a head reads vectors of space {space!r}; known: 'model', 'topic'")
-        return self.base_model
+        spaces: dict[str, Callable[[], EmotiqModel]] = {"topic": lambda: self.base_model, "adapted": lambda: self.adapted_model}
+        if space not in spaces:
+            raise UnknownNameError(f"space {space!r} is not known; use 'model', {', '.join(repr(k) for k in spaces)}")
+        return spaces[space]()
 
     @torch.inference_mode()
     def _head_probabilities(self, vectors: dict[str, torch.Tensor], heads: list[str],

@@ -30,6 +30,7 @@ CONFIG_FILE = "config.json"
 HEADS_FILE = "heads.safetensors"
 ENCODER_FILE = "encoder.safetensors"
 ADAPTER_FILE = "adapter.safetensors"
+TASK_ADAPTER_FILE = "task_adapter.safetensors"
 CARD_FILE = "README.md"
 FORMAT_VERSION = 1
 
@@ -50,6 +51,10 @@ class ModelConfig:
     """Encoder parameters stored in ``encoder.safetensors`` (the adapted ones)."""
     adapter: dict[str, Any] = field(default_factory=dict)
     """LoRA adapter in ``adapter.safetensors``: ``{"type": "lora", "rank": r, "alpha": a}`` (empty: none)."""
+    task_adapter: dict[str, Any] = field(default_factory=dict)
+    """LoRA adapter over the *base* encoder in ``task_adapter.safetensors`` (same keys as ``adapter``;
+    empty: none): the encoder that fine-tuned heads with ``space == "adapted"`` read, so that adapting
+    to a company's task leaves the built-in heads' encoder as it was."""
     seed: int = 13
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -126,6 +131,16 @@ def read_folder(path: str | Path) -> tuple[ModelConfig, dict[str, torch.Tensor],
     return config, load_file(str(folder / HEADS_FILE)), encoder_state
 
 
+def read_task_adapter(path: str | Path, config: ModelConfig) -> dict[str, torch.Tensor]:
+    """The LoRA factors of the folder's task adapter (empty when it has none)."""
+    from safetensors.torch import load_file
+
+    file = Path(path).expanduser() / TASK_ADAPTER_FILE
+    if config.task_adapter and not file.exists():
+        raise ModelFolderError(f"{file.parent} names a task adapter in {CONFIG_FILE} but has no {TASK_ADAPTER_FILE}")
+    return load_file(str(file)) if config.task_adapter else {}
+
+
 def split_adapter(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """(LoRA factors, whole tensors) of an encoder state read by :func:`read_folder`."""
     factors = {k: v for k, v in state.items() if ".lora_A." in k or ".lora_B." in k}
@@ -168,8 +183,9 @@ def merge_encoder_state(body: nn.Module, state: dict[str, torch.Tensor], adapter
 
 
 def write_folder(path: str | Path, config: ModelConfig, heads: nn.Module, body: nn.Module,
-                 adapter: dict[str, torch.Tensor] | None = None) -> Path:
-    """Write ``config``, the heads, the LoRA factors ``adapter`` and the adapted encoder parameters to ``path``."""
+                 adapter: dict[str, torch.Tensor] | None = None, task_adapter: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write ``config``, the heads, the LoRA factors ``adapter`` (and ``task_adapter``) and the adapted
+    encoder parameters to ``path``."""
     from safetensors.torch import save_file
 
     from emotiq.model_card import write_model_card
@@ -182,13 +198,15 @@ def write_folder(path: str | Path, config: ModelConfig, heads: nn.Module, body: 
     save_file(head_state, str(folder / HEADS_FILE))
     body_state = body.state_dict()
     encoder_state = {name: body_state[name].detach().float().cpu().contiguous() for name in config.encoder_params}
-    for name, tensors in ((ENCODER_FILE, encoder_state), (ADAPTER_FILE, adapter or {})):
+    for name, tensors in ((ENCODER_FILE, encoder_state), (ADAPTER_FILE, adapter or {}), (TASK_ADAPTER_FILE, task_adapter or {})):
         if tensors:
             save_file({k: v.detach().float().cpu().contiguous() for k, v in tensors.items()}, str(folder / name))
         elif (folder / name).exists():
             (folder / name).unlink()
     if not adapter:
         config.adapter = {}
+    if not task_adapter:
+        config.task_adapter = {}
     (folder / CONFIG_FILE).write_text(json.dumps(asdict(config), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_model_card(folder, config)
     return folder

@@ -70,31 +70,3 @@ def unload_lora(body: nn.Module) -> None:
             parent_name, _, child = name.rpartition(".")
             parent = body.get_submodule(parent_name) if parent_name else body
             setattr(parent, child, module.get_base_layer())
-
-
-def concat_lora(first: dict[str, torch.Tensor], first_config: dict[str, Any], second: dict[str, torch.Tensor],
-                second_config: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """One adapter equal to applying ``first`` and then ``second`` (both in peft's key layout).
-
-    The factors are stacked along the rank: ``A = [A1; A2]``, ``B = [s1 * B1, s2 * B2]`` with each
-    pair's scaling ``s = alpha / rank`` folded into B, so ``B @ A = s1 B1 A1 + s2 B2 A2`` and the
-    result is stored with ``alpha == rank`` (scaling 1). A module that only one adapter touches
-    gets zero factors for the other, so every module has the same rank.
-    """
-    parts = [(f, float(c["alpha"]) / float(c["rank"]), int(c["rank"])) for f, c in ((first, first_config), (second, second_config)) if f]
-    if not parts:
-        return {}, {}
-    rank = sum(r for _, _, r in parts)
-    modules = sorted({k.split(".lora_")[0] for f, _, _ in parts for k in f})
-    out: dict[str, torch.Tensor] = {}
-    for module in modules:
-        shape = next((f[f"{module}.lora_A.weight"].shape[1], f[f"{module}.lora_B.weight"].shape[0])
-                     for f, _, _ in parts if f"{module}.lora_A.weight" in f)
-        a_blocks, b_blocks = [], []
-        for factors, scaling, r in parts:
-            a, b = factors.get(f"{module}.lora_A.weight"), factors.get(f"{module}.lora_B.weight")
-            a_blocks.append(a.float() if a is not None else torch.zeros(r, shape[0]))
-            b_blocks.append(scaling * b.float() if b is not None else torch.zeros(shape[1], r))
-        out[f"{module}.lora_A.weight"] = torch.cat(a_blocks, 0).contiguous()
-        out[f"{module}.lora_B.weight"] = torch.cat(b_blocks, 1).contiguous()
-    return out, {"type": "lora", "rank": rank, "alpha": float(rank)}

@@ -198,15 +198,14 @@ def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec],
     search = fs.Search(model, spec, keep, train, held, vectors, rate, deadline, seed, epochs, weights, refit_all=refit_all,
                        topic_vectors=topic)
     best = fs.run_search(search, strategy)
-    if best.strategy in ("lora", "contrastive"):
-        vectors = search.fitted[best.strategy]["vectors"]
+    head_vectors = search.fitted[best.strategy]["vectors"] if best.strategy in ("lora", "contrastive") else vectors
     model.heads.eval()
     linear = best.strategy in search.held_logits  # a linear head: its eval logits come from a fit that left those rows out
     if linear:
         logits = torch.from_numpy(search.held_logits[best.strategy])
     else:
         with torch.no_grad():
-            logits = model.heads[spec.name](torch.from_numpy(np.asarray(vectors[n:], dtype=np.float32)))
+            logits = model.heads[spec.name](torch.from_numpy(np.asarray(head_vectors[n:], dtype=np.float32)))
             if spec.name in model.lexical:
                 logits = logits + model.lexical[spec.name].logits(held.texts)
     gold = torch.tensor([spec.labels.index(label) for label in held.labels])
@@ -261,8 +260,10 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
             the strategies below and keeps the best by macro-F1 on rows it was not
             fitted on (cross-validation under 2,000 rows); ``"frozen"`` (a head on
             the frozen encoder), ``"hybrid"`` (encoder vector plus word and character
-            TF-IDF), ``"lora"`` (LoRA on the encoder, built-in heads distilled) or
-            ``"contrastive"`` (SetFit-style sentence pairs, for few examples per class).
+            TF-IDF), ``"lora"`` (LoRA on a copy of the base encoder that only the new
+            head reads, so built-in scores stay exact; scoring then runs the encoder
+            twice) or ``"contrastive"`` (SetFit-style sentence pairs on such a copy, for
+            few examples per class).
             Multi-label tasks and ``adapt`` use ``"frozen"``.
         time_budget: Cap on the whole run, e.g. ``"15m"`` or seconds (default: 3
             minutes up to 500 rows, growing to 15 minutes at 7,000); strategies that

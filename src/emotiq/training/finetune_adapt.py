@@ -1,4 +1,4 @@
-"""Adapting the encoder to a company's task with LoRA (``peft``), within a time budget.
+"""Adapting an encoder to a company's task with LoRA (``peft``), within a time budget.
 
 Two objectives share one small loop:
 
@@ -7,51 +7,51 @@ Two objectives share one small loop:
   similarity of two texts' vectors is pulled to 1 for the same label and to 0 for
   different labels; the head is then refitted on the adapted vectors.
 
-Either way the built-in heads are distilled towards their own outputs before
-adaptation (mean squared error on their probabilities), and afterwards their
-probabilities on a reference set may move by at most :data:`MAX_DRIFT`; a run
-that moves them further is rejected and the encoder restored. The LoRA factors
-are merged for inference and stored beside any adapter the base already had
-(:func:`emotiq.training.adapters.concat_lora`).
+The encoder trained is a copy of the base encoder (:func:`base_copy`), not the one
+the built-in heads read, so sentiment, emotion and complaint scores stay exactly as
+they were. Its LoRA factors become the model's task adapter
+(:meth:`EmotiqModel.set_task_adapter`): merged at load into a second encoder that
+only the new head reads, which costs a second encoder pass per text.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+from emotiq.encoder.text_encoder import load_text_encoder
 from emotiq.heads import HeadSpec
 from emotiq.model import EmotiqModel
-from emotiq.training.adapters import add_lora, concat_lora, lora_factors, unload_lora
+from emotiq.training.adapters import add_lora, lora_factors, unload_lora
 
 logger = logging.getLogger(__name__)
 
-MAX_DRIFT = 0.02
-"""Largest change of a built-in head's probability on the reference set that is accepted."""
 RANK, ALPHA, LR, BATCH, MAX_TOKENS = 8, 16.0, 5e-4, 16, 64
-DISTILL = 5.0
-DRIFT_TEXTS = 500
-"""Reference texts (from the eval rows) on which the built-in heads' change is measured."""
-"""Weight of the built-in heads' distillation loss."""
 
 
 @dataclass
 class AdaptRun:
-    """What the adaptation did: steps, seconds, and whether it was kept."""
+    """What the adaptation did: steps, seconds, and why it stopped early."""
 
     objective: str
     steps: int = 0
     seconds: float = 0.0
-    kept: bool = False
     note: str = ""
-    drift: dict[str, float] = field(default_factory=dict)
+
+
+def base_copy(model: EmotiqModel) -> EmotiqModel:
+    """A model over a fresh copy of ``model``'s base encoder, with copies of its heads (what a task adapter trains)."""
+    config = dataclasses.replace(copy.deepcopy(model.config), encoder_params=[], adapter={}, task_adapter={})
+    encoder = load_text_encoder(config.base, prefix=config.prefix, max_length=config.max_length)
+    return EmotiqModel(config, encoder, copy.deepcopy(model.heads), **model._runner_options)
 
 
 def _ids(model: EmotiqModel, texts: list[str]) -> list[list[int]]:
@@ -66,14 +66,6 @@ def _pool(model: EmotiqModel, ids: list[list[int]]) -> torch.Tensor:
     for i, row in enumerate(ids):
         input_ids[i, : len(row)], mask[i, : len(row)] = torch.tensor(row), 1
     return model.encoder(input_ids, mask)
-
-
-def _distill(model: EmotiqModel, pooled: torch.Tensor, teacher: dict[str, torch.Tensor], rows: list[int]) -> torch.Tensor:
-    loss = pooled.new_zeros(())
-    for name, probs in teacher.items():
-        head = model.heads[name]
-        loss = loss + F.mse_loss(head.probabilities(head(pooled)), probs[rows]) * probs.shape[1]
-    return loss
 
 
 def _pairs(labels: list[str], rng: random.Random) -> list[tuple[int, int, float]]:
@@ -94,19 +86,18 @@ def _pairs(labels: list[str], rng: random.Random) -> list[tuple[int, int, float]
 
 
 def _step_loss(model: EmotiqModel, spec: HeadSpec, objective: str, batch: list[Any], ids: list[list[int]], gold: torch.Tensor,
-               teacher: dict[str, torch.Tensor], weights: torch.Tensor | None) -> torch.Tensor:
+               weights: torch.Tensor | None) -> torch.Tensor:
     if objective == "contrastive":
         left, right = [b[0] for b in batch], [b[1] for b in batch]
         pooled = _pool(model, [ids[i] for i in left + right])
         u, v = pooled[: len(batch)], pooled[len(batch):]
         target = torch.tensor([b[2] for b in batch])
-        return F.mse_loss(F.cosine_similarity(u, v), target) + DISTILL * _distill(model, pooled, teacher, left + right)
+        return F.mse_loss(F.cosine_similarity(u, v), target)
     pooled = _pool(model, [ids[i] for i in batch])
-    logits = model.heads[spec.name](pooled)
-    return F.cross_entropy(logits, gold[batch], weight=weights) + DISTILL * _distill(model, pooled, teacher, batch)
+    return F.cross_entropy(model.heads[spec.name](pooled), gold[batch], weight=weights)
 
 
-def adapt(model: EmotiqModel, spec: HeadSpec, objective: str, texts: list[str], labels: list[str], teacher: dict[str, np.ndarray],
+def adapt(model: EmotiqModel, spec: HeadSpec, objective: str, texts: list[str], labels: list[str],
           *, seconds: float, epochs: int, seed: int, weights: list[float] | None = None) -> AdaptRun:
     """Train LoRA factors (and, for ``lora``, the head) for at most ``seconds``; the LoRA layers stay in place."""
     start, run = time.perf_counter(), AdaptRun(objective)
@@ -120,7 +111,6 @@ def adapt(model: EmotiqModel, spec: HeadSpec, objective: str, texts: list[str], 
     optimizer = torch.optim.AdamW(params, lr=LR)
     ids = _ids(model, texts)
     gold = torch.tensor([spec.labels.index(label) for label in labels])
-    distil = {name: torch.from_numpy(p).float() for name, p in teacher.items()}
     class_weights = torch.tensor(weights) if weights else None
     model.encoder.train()
     model.heads.eval()
@@ -132,7 +122,7 @@ def adapt(model: EmotiqModel, spec: HeadSpec, objective: str, texts: list[str], 
                 run.note = f"stopped by the time budget after {run.steps} steps"
                 break
             step_start = time.perf_counter()
-            loss = _step_loss(model, spec, objective, units[first : first + BATCH], ids, gold, distil, class_weights)
+            loss = _step_loss(model, spec, objective, units[first : first + BATCH], ids, gold, class_weights)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -146,17 +136,6 @@ def adapt(model: EmotiqModel, spec: HeadSpec, objective: str, texts: list[str], 
     return run
 
 
-def snapshot(model: EmotiqModel) -> dict[str, torch.Tensor]:
-    """Copies of the encoder-layer weights (the ones LoRA merging changes)."""
-    return {k: v.detach().clone() for k, v in model.encoder.body.state_dict().items() if k.startswith("encoder.layer.")}
-
-
-def restore(model: EmotiqModel, state: dict[str, torch.Tensor]) -> None:
-    """Put back encoder-layer weights taken by :func:`snapshot`."""
-    model.encoder.body.load_state_dict(state, strict=False)
-    model.to()  # the runner must see the weights
-
-
 def merge(model: EmotiqModel) -> dict[str, torch.Tensor]:
     """Merge the trained LoRA layers into the encoder weights; return their factors."""
     body = model.encoder.body
@@ -165,9 +144,3 @@ def merge(model: EmotiqModel) -> dict[str, torch.Tensor]:
     body.requires_grad_(False)
     model.to()
     return factors
-
-
-def commit(model: EmotiqModel, factors: dict[str, torch.Tensor]) -> None:
-    """Record merged ``factors`` as part of the model's adapter (stored beside any adapter the base had)."""
-    model.adapter, model.config.adapter = concat_lora(model.adapter, model.config.adapter, factors,
-                                                      {"type": "lora", "rank": RANK, "alpha": ALPHA})

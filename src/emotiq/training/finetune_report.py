@@ -166,6 +166,10 @@ def metrics_section(metrics: dict[str, Any]) -> str:
         lines[0] += (". The head reads the base encoder's vectors (before emotiq's fine-tuning), which scored better for"
                      " these labels than the model's own; scoring runs the encoder twice, at about half the speed"
                      " (fine-tune with `topic_vectors=False` / `--no-topic-vectors` for one pass)")
+    elif metrics.get("vectors") == "adapted":
+        lines[0] += (". The head reads a copy of the base encoder adapted to these labels with LoRA (`task_adapter.safetensors`),"
+                     " so the built-in heads keep their own encoder and their scores; scoring runs the encoder twice,"
+                     " at about half the speed")
     lines += ["", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |" for k, v in metrics["per_class"].items()]
     if metrics.get("candidates"):

@@ -183,23 +183,18 @@ def _linear(search: Search, hybrid: bool) -> Candidate:
     return Candidate(name, "scored", round(chosen.score, 4), scored_on, settings=settings)
 
 
-def _frozen_on_training_rows(search: Search) -> LinearFit:
-    """The chosen frozen-encoder head on the model's own vectors, fitted on the training rows only (the
-    start of encoder adaptation)."""
-    fitted = search.fitted["frozen"]
-    if search.refit_all or fitted.space != "model":
-        train = np.arange(search.n_train)
-        return LinearFit.fit(search.vectors[train], search.train.texts, search.gold[train], len(search.spec.labels),
-                             hybrid=False, c=fitted.c, seed=search.seed)
-    return fitted
-
-
 def _adapted(search: Search, objective: str) -> Candidate:
-    """LoRA (cross-entropy) or contrastive pairs, if one pass and re-embedding fit in the time left."""
+    """LoRA (cross-entropy) or contrastive pairs on a copy of the base encoder that only the new head
+    reads (the ``adapted`` space), if one pass and re-embedding fit in the time left."""
     import importlib.util
 
     if importlib.util.find_spec("peft") is None:
         return Candidate(objective, note="needs peft: pip install 'emotiq[train]'")
+    model, spec = search.model, search.spec
+    readers = [s.name for s in model.head_specs if s.space == "adapted" and s.name != spec.name]
+    if readers:
+        return Candidate(objective, note=f"the model's task adapter already serves {', '.join(readers)}; "
+                                         "fine-tune from a model without one to adapt the encoder again")
     n, rate = search.n_train, search.embed_rate
     passes = 2 if objective == "contrastive" else 1  # two texts per row (one pair each way)
     per_epoch = TRAIN_COST * passes * n / rate
@@ -207,37 +202,29 @@ def _adapted(search: Search, objective: str) -> Candidate:
     if needed > search.left():
         return Candidate(objective, note=f"one pass would take ~{needed:.0f} s (training ~{per_epoch:.0f} s per epoch + "
                                          f"re-embedding), {max(search.left(), 0):.0f} s of the time budget left")
-    model, spec = search.model, search.spec
-    if objective == "lora":
-        _frozen_on_training_rows(search).install(model, spec)  # start from the frozen-encoder head
-    teacher = probabilities(model, search.vectors[: search.n_train], list(search.keep))
-    before = probabilities(model, search.vectors[search.n_train:][: fa.DRIFT_TEXTS], list(search.keep))
-    saved = fa.snapshot(model)
+    student = fa.base_copy(model)
+    train, held = np.arange(n), np.arange(n, len(search.texts))
+    if objective == "lora":  # start from the frozen-encoder head on the base vectors
+        base = search.topic_vectors if search.topic_vectors is not None else student.embed(search.texts)
+        LinearFit.fit(base[train], search.train.texts, search.gold[train], len(spec.labels), hybrid=False, c=FROZEN_C,
+                      seed=search.seed).install(student, student.heads[spec.name].spec)
     epochs = max(MIN_ADAPT_EPOCHS, min(search.epochs, int((search.left() - len(search.texts) / rate) // per_epoch)))
-    run = fa.adapt(model, spec, objective, search.train.texts, search.train.labels, teacher,
+    run = fa.adapt(student, spec, objective, search.train.texts, search.train.labels,
                    seconds=search.left() - 1.5 * len(search.texts) / rate, epochs=epochs, seed=search.seed, weights=search.weights)
-    factors = fa.merge(model)
-    vectors = model.embed(search.texts)
-    train, held = np.arange(search.n_train), np.arange(search.n_train, len(search.texts))
+    factors = fa.merge(student)
+    vectors = student.embed(search.texts)
     if objective == "contrastive":
         fitted = LinearFit.fit(vectors[train], search.train.texts, search.gold[train], len(spec.labels), hybrid=False, c=FROZEN_C,
-                               seed=search.seed)
+                               seed=search.seed, space="adapted")
         probs = fitted.probabilities(vectors[held], search.held.texts)
     else:
         fitted = None
-        probs = probabilities(model, vectors[held], [spec.name])[spec.name]
-    after = probabilities(model, vectors[held][: fa.DRIFT_TEXTS], list(search.keep))
-    drift = {name: round(float(np.abs(after[name] - before[name]).max()), 4) for name in search.keep}
-    candidate = Candidate(objective, "scored", round(macro_f1(search.gold[held], probs), 4), f"{len(held)} held-out rows",
-                          settings={"rank": fa.RANK, "alpha": fa.ALPHA, "epochs": epochs, "steps": run.steps, "max_built_in_change": drift},
-                          note=run.note)
-    if drift and max(drift.values()) > fa.MAX_DRIFT:
-        candidate.status = "rejected"
-        candidate.note = f"built-in heads moved by up to {max(drift.values()):.3f} (> {fa.MAX_DRIFT}); " + candidate.note
-    search.fitted[objective] = {"state": fa.snapshot(model), "factors": factors, "linear": fitted, "vectors": vectors,
-                                "head": {k: v.clone() for k, v in model.heads[spec.name].state_dict().items()}}
-    fa.restore(model, saved)
-    return candidate
+        probs = probabilities(student, vectors[held], [spec.name])[spec.name]
+    search.fitted[objective] = {"student": student, "factors": factors, "linear": fitted, "vectors": vectors,
+                                "head": {k: v.clone() for k, v in student.heads[spec.name].state_dict().items()}}
+    return Candidate(objective, "scored", round(macro_f1(search.gold[held], probs), 4), f"{len(held)} held-out rows",
+                     settings={"rank": fa.RANK, "alpha": fa.ALPHA, "epochs": epochs, "steps": run.steps, "vectors": "adapted"},
+                     note=run.note)
 
 
 def probabilities(model: EmotiqModel, vectors: np.ndarray, heads: list[str]) -> dict[str, np.ndarray]:
@@ -307,12 +294,14 @@ def _install(search: Search, name: str) -> None:
         search.fitted[name].install(model, spec)
         return
     fitted = search.fitted[name]
-    fa.restore(model, fitted["state"])
-    fa.commit(model, fitted["factors"])
+    model.set_task_adapter(fitted["factors"], {"type": "lora", "rank": fa.RANK, "alpha": fa.ALPHA}, adapted=fitted["student"])
     if fitted["linear"] is not None:
         fitted["linear"].install(model, spec)
     else:
         model.heads[spec.name].load_state_dict(fitted["head"])
+        spec.extra["space"] = "adapted"
+        model.lexical.pop(spec.name, None)
+        spec.extra.pop("lexical", None)
 
 
 def record(candidates: list[Candidate]) -> list[dict[str, Any]]:
