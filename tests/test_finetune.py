@@ -389,6 +389,12 @@ def test_a_head_on_a_task_adapter_survives_saving_and_runs_beside_the_built_in_h
     np.testing.assert_allclose(loaded.predict_proba(texts)["emotion"], reference["emotion"], atol=1e-4)
     assert np.abs(expected["sentiment"] - reference["sentiment"]).max() > 1e-3  # the adapter did change it
     np.testing.assert_allclose(loaded.embed(texts, space="adapted"), student.embed(texts), atol=1e-4)
+    from typer.testing import CliRunner
+
+    from emotiq.cli import app
+
+    shown = CliRunner().invoke(app, ["info", "--model", str(folder)]).output
+    assert "(reads the adapted vectors)" in shown and "task adapter: LoRA rank 8" in shown
 
 
 # -- more bad input ---------------------------------------------------------------------------------------------

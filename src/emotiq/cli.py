@@ -193,7 +193,11 @@ def info(model: ModelOption = None) -> None:
     typer.echo(f"model:     {config.name} ({'trained' if config.trained else 'UNTRAINED heads'})")
     typer.echo(f"base:      {config.base}  (adapted tensors: {len(encoder_state)})")
     for head in config.heads:
-        typer.echo(f"head:      {head['name']:<10} {head['kind']:<8} {', '.join(head['labels'])}")
+        space = head.get("extra", {}).get("space")  # a second encoder pass: the base encoder, or it with the task adapter
+        typer.echo(f"head:      {head['name']:<10} {head['kind']:<8} {', '.join(head['labels'])}"
+                   + (f"  (reads the {space} vectors)" if space else ""))
+    if config.task_adapter:
+        typer.echo(f"task adapter: LoRA rank {config.task_adapter.get('rank')} over the base encoder")
     typer.echo(f"saved by:  {config.versions}")
     typer.echo(f"running:   {library_versions()}")
     typer.echo(f"bundled:   {', '.join(emotiq.available_models())}")
