@@ -436,3 +436,17 @@ def test_interrupted_save_leaves_no_folder(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         finetune(_frame(["a", "b"] * 6), strategy="frozen", output=tmp_path / "model")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_auto_lets_an_adapted_encoder_win_only_on_enough_held_out_rows():
+    from emotiq.training import finetune_search as fs
+
+    def candidates(held_rows: int) -> list:
+        linear = fs.Candidate("frozen", "scored", 0.60, "3-fold cross-validation", settings={"held_out_score": 0.60})
+        return [linear, fs.Candidate("contrastive", "scored", 0.90, f"{held_rows} held-out rows", settings={"held_out_rows": held_rows})]
+
+    few = candidates(fs.MIN_HELD_TO_ADAPT - 1)
+    assert fs._best(few, "auto").strategy == "frozen"
+    assert "fewer than 40 held-out rows" in few[1].note
+    assert fs._best(candidates(fs.MIN_HELD_TO_ADAPT), "auto").strategy == "contrastive"
+    assert fs._best(candidates(5), "contrastive").strategy == "contrastive"  # asked for by name: kept

@@ -42,6 +42,9 @@ FEW_SHOT = 20
 TRAIN_COST = 3.0
 """Encoder forward+backward per text, in units of one inference forward (measured when embedding)."""
 MIN_ADAPT_EPOCHS = 1
+MIN_HELD_TO_ADAPT = 40
+"""Fewest held-out rows on which an encoder-adapting candidate may win: its score comes from those rows
+alone, and on a handful of rows a lucky draw would beat the cross-validated linear heads."""
 TOPIC_MARGIN = 0.005
 """Macro-F1 by which a linear head on the base encoder's vectors must beat one on the model's own
 vectors to be kept (it costs a second encoder pass when scoring)."""
@@ -223,7 +226,8 @@ def _adapted(search: Search, objective: str) -> Candidate:
     search.fitted[objective] = {"student": student, "factors": factors, "linear": fitted, "vectors": vectors,
                                 "head": {k: v.clone() for k, v in student.heads[spec.name].state_dict().items()}}
     return Candidate(objective, "scored", round(macro_f1(search.gold[held], probs), 4), f"{len(held)} held-out rows",
-                     settings={"rank": fa.RANK, "alpha": fa.ALPHA, "epochs": epochs, "steps": run.steps, "vectors": "adapted"},
+                     settings={"rank": fa.RANK, "alpha": fa.ALPHA, "epochs": epochs, "steps": run.steps, "vectors": "adapted",
+                               "held_out_rows": len(held)},
                      note=run.note)
 
 
@@ -283,6 +287,10 @@ def _best(candidates: list[Candidate], strategy: str) -> Candidate:
     linear = [c for c in scored if c.strategy in ("frozen", "hybrid")]
     best = max(linear, key=lambda c: c.score or 0.0)
     adapted = [c for c in scored if c.strategy not in ("frozen", "hybrid")]
+    for c in adapted:
+        if c.settings.get("held_out_rows", 0) < MIN_HELD_TO_ADAPT:
+            c.note = "; ".join(filter(None, [c.note, f"not chosen: fewer than {MIN_HELD_TO_ADAPT} held-out rows to judge it on"]))
+    adapted = [c for c in adapted if c.settings.get("held_out_rows", 0) >= MIN_HELD_TO_ADAPT]
     # the adapted candidates are scored on the held-out rows: they must beat the best linear one there too
     return max([best, *(c for c in adapted if (c.score or 0.0) > best.settings.get("held_out_score", best.score or 0.0))],
                key=lambda c: c.score or 0.0)
