@@ -246,9 +246,9 @@ def _model_recipe(model: Path, config: Path | None, data_root: Path | None) -> T
     recipe = config or model / "train_config.json"
     if config is None and not recipe.exists():
         from emotiq.errors import ModelFolderError
-        from emotiq.model_io import read_folder
+        from emotiq.model_io import read_config
 
-        recorded = read_folder(model)[0].training.get("config")
+        recorded = read_config(model).training.get("config")
         if not recorded:
             raise ModelFolderError(f"{model} has no train_config.json and records no training config; pass --config")
         settings = TrainConfig.from_dict(recorded)

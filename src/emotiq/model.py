@@ -107,9 +107,18 @@ class EmotiqModel:
         if not self.config.encoder_params:  # the encoder was not adapted: it is the base encoder
             return self
         if self._base is None:
-            encoder = load_text_encoder(self.config.base, prefix=self.config.prefix, max_length=self.config.max_length)
-            self._base = EmotiqModel(self.config, encoder, self.heads, **self._runner_options)
+            self._base = self.over_base()
         return self._base
+
+    def over_base(self, heads: HeadSet | None = None, config: ModelConfig | None = None,
+                  factors: dict[str, torch.Tensor] | None = None) -> EmotiqModel:
+        """A model over a fresh copy of the base encoder (with LoRA ``factors`` of ``config.task_adapter``
+        merged, if given) and ``heads`` (default: this model's, shared), run like this one."""
+        config = config or self.config
+        encoder = load_text_encoder(config.base, prefix=config.prefix, max_length=config.max_length)
+        if factors:
+            model_io.merge_lora(encoder.body, factors, config.task_adapter)
+        return EmotiqModel(config, encoder, self.heads if heads is None else heads, **self._runner_options)
 
     def set_task_adapter(self, factors: dict[str, torch.Tensor], settings: dict[str, Any], adapted: EmotiqModel | None = None) -> None:
         """Keep LoRA ``factors`` over the base encoder (``settings``: ``{"type": "lora", "rank", "alpha"}``)
@@ -123,9 +132,7 @@ class EmotiqModel:
         if not self.task_adapter:
             raise UnknownNameError("a head reads the 'adapted' vector space, but this model has no task adapter")
         if self._adapted is None:
-            encoder = load_text_encoder(self.config.base, prefix=self.config.prefix, max_length=self.config.max_length)
-            model_io.merge_lora(encoder.body, self.task_adapter, self.config.task_adapter)
-            self._adapted = EmotiqModel(self.config, encoder, self.heads, **self._runner_options)
+            self._adapted = self.over_base(factors=self.task_adapter)
         return self._adapted
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import torch
 
 from emotiq.encoder.text_encoder import TextEncoder
 from emotiq.engine.batching import plan_batches
-from emotiq.text import clean_text
+from emotiq.text import clean_text, detect_language
 
 
 @dataclass
@@ -67,6 +68,11 @@ class ExampleSet:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @cached_property
+    def languages(self) -> np.ndarray:
+        """Each text's detected language (as ``analyze`` detects it; computed on first use)."""
+        return np.array([detect_language(text) for text in self.texts])
 
     def batch(self, rows: list[int]) -> Batch:
         longest = max(len(self.ids[r]) for r in rows)

@@ -27,7 +27,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from emotiq.encoder.text_encoder import load_text_encoder
 from emotiq.heads import HeadSpec
 from emotiq.model import EmotiqModel
 from emotiq.training.adapters import add_lora, lora_factors, unload_lora
@@ -50,8 +49,7 @@ class AdaptRun:
 def base_copy(model: EmotiqModel) -> EmotiqModel:
     """A model over a fresh copy of ``model``'s base encoder, with copies of its heads (what a task adapter trains)."""
     config = dataclasses.replace(copy.deepcopy(model.config), encoder_params=[], adapter={}, task_adapter={})
-    encoder = load_text_encoder(config.base, prefix=config.prefix, max_length=config.max_length)
-    return EmotiqModel(config, encoder, copy.deepcopy(model.heads), **model._runner_options)
+    return model.over_base(copy.deepcopy(model.heads), config)
 
 
 def _ids(model: EmotiqModel, texts: list[str]) -> list[list[int]]:

@@ -208,8 +208,13 @@ def _adapted(search: Search, objective: str) -> Candidate:
     student = fa.base_copy(model)
     train, held = np.arange(n), np.arange(n, len(search.texts))
     if objective == "lora":  # start from the frozen-encoder head on the base vectors
-        base = search.topic_vectors if search.topic_vectors is not None else student.embed(search.texts)
-        LinearFit.fit(base[train], search.train.texts, search.gold[train], len(spec.labels), hybrid=False, c=FROZEN_C,
+        if search.topic_vectors is not None:
+            base = search.topic_vectors[train]
+        elif model.base_model is model:  # the model's encoder is the base: its vectors are the base vectors
+            base = search.vectors[train]
+        else:
+            base = student.embed(search.train.texts)
+        LinearFit.fit(base, search.train.texts, search.gold[train], len(spec.labels), hybrid=False, c=FROZEN_C,
                       seed=search.seed).install(student, student.heads[spec.name].spec)
     epochs = max(MIN_ADAPT_EPOCHS, min(search.epochs, int((search.left() - len(search.texts) / rate) // per_epoch)))
     run = fa.adapt(student, spec, objective, search.train.texts, search.train.labels,

@@ -82,13 +82,17 @@ class VectorSet:
 
     def __init__(self, vectors: torch.Tensor, examples: ExampleSet) -> None:
         self.vectors = vectors
-        self.texts = examples.texts
+        self.examples = examples
         self.targets = examples.targets
         self.masks = examples.masks
         self.label_masks = examples.label_masks
 
     def __len__(self) -> int:
         return len(self.vectors)
+
+    @property
+    def languages(self) -> np.ndarray:
+        return self.examples.languages
 
     def batch(self, rows: list[int]) -> Batch:
         index = torch.tensor(rows)

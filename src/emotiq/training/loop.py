@@ -467,10 +467,9 @@ def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], setti
     rows keeps 0.5 over all rows, and the all-rows threshold in one language.
     ``logits`` (raw, from :func:`predict_logits` on ``dev``) saves running the encoder again.
     """
-    from emotiq.text.language import TARGET_LANGUAGES, detect_language
+    from emotiq.text.language import TARGET_LANGUAGES
 
     tuned = {}
-    languages: np.ndarray | None = None
     for name in heads:
         spec = model.heads[name].spec
         mask = dev.masks[name]
@@ -482,9 +481,7 @@ def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], setti
         known = known_labels(dev, name)[mask].numpy()
         pooled = _fit_thresholds(target, probs, known, settings.threshold_beta, [0.5] * len(spec.labels))
         spec.extra["thresholds"] = pooled
-        if languages is None:
-            languages = np.array([detect_language(text) for text in dev.texts])
-        in_language = languages[mask.numpy()]
+        in_language = dev.languages[mask.numpy()]
         by_language = {lang: _fit_thresholds(target, probs, known & (in_language == lang)[:, None], settings.threshold_beta, pooled)
                        for lang in TARGET_LANGUAGES if (in_language == lang).any()}
         spec.extra["thresholds_by_language"] = by_language

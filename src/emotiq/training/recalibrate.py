@@ -18,7 +18,6 @@ import torch
 
 from emotiq.decode import emotion_decisions, language_thresholds
 from emotiq.model import EmotiqModel
-from emotiq.text import detect_language
 from emotiq.training.examples import ExampleSet
 from emotiq.training.loop import fit_decisions, known_labels, predict_logits
 from emotiq.training.train import BUILTIN_TARGETS, TrainConfig, training_frames
@@ -55,8 +54,7 @@ def emotion_label_counts(model: EmotiqModel, dev: ExampleSet, config: TrainConfi
     probs = head.probabilities(raw).numpy()
     known = known_labels(dev, "emotion").numpy()
     gold = np.nan_to_num(dev.targets["emotion"].numpy())
-    languages = [detect_language(text) for text in dev.texts]
-    chosen = emotion_decisions(probs, head.spec.labels, language_thresholds(head.spec, languages))
+    chosen = emotion_decisions(probs, head.spec.labels, language_thresholds(head.spec, dev.languages))
     counts = []
     for source in sorted(set(dev.sources[mask])):
         rows = mask & (dev.sources == source)
