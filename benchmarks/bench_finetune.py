@@ -53,6 +53,8 @@ from common import machine_info, write_results
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "finetune"
 STRATEGIES = ("auto", "frozen", "hybrid", "lora", "contrastive")
+CANDIDATES = (*STRATEGIES[1:], "blend")
+"""Columns of the candidates table (``blend`` is tried by ``auto`` only)."""
 BASELINES = ("tfidf_lr", "frozen_lr")
 SIZES = "10pc,100,500,2000,all"
 PUBLISHED = {
@@ -159,10 +161,15 @@ def run_emotiq(strategy: str, sub: pd.DataFrame, test: pd.DataFrame, labels: lis
     else:  # encoder unchanged: the cached test vectors through the same head path as analyze()
         import torch
 
-        space = model.heads["custom_label"].spec.space
-        probs = model._head_probabilities({space: torch.from_numpy(vectors(texts, space))}, ["custom_label"], texts)["custom_label"]
+        spaces = model.heads["custom_label"].spec.spaces
+        cached = {space: torch.from_numpy(vectors(texts, space)) for space in spaces}
+        probs = model._head_probabilities(cached, ["custom_label"], texts)["custom_label"]
     pred = np.array([labels.index(result.metrics["labels"][i]) for i in probs.argmax(1)])
-    chosen = record.get("strategy") + (" on base vectors" if record.get("vectors") == "topic" else "")
+    chosen = record.get("strategy")
+    if chosen == "blend":  # which adapted and which linear head
+        chosen += " of " + " + ".join(next(c for c in record["candidates"] if c["strategy"] == "blend")["settings"]["of"])
+    chosen += {"topic": " on base vectors", "adapted + topic": " with base vectors",
+               "adapted + model": " with model vectors"}.get(record.get("vectors", ""), "")
     tried = {c["strategy"]: (c["status"], c["score"], c["note"]) for c in record.get("candidates", [])}
     return {"train_s": train_s, "pred": pred, "chosen": chosen, "candidates": tried}
 
@@ -250,7 +257,7 @@ def candidates_table(rows: list[dict[str, Any]]) -> list[str]:
     """Each candidate of ``auto``'s search: its selection score (held-out rows or cross-validation on
     the training rows, never the test split) and what became of it."""
     autos = [r for r in rows if r["system"] == "auto" and r.get("candidates")]
-    names = [s for s in STRATEGIES if any(s in r["candidates"] for r in autos)]
+    names = [s for s in CANDIDATES if any(s in r["candidates"] for r in autos)]
     if not autos:
         return []
     out = ["| train rows | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]

@@ -246,10 +246,11 @@ def test_auto_scores_every_candidate_and_names_what_it_skipped(split, tmp_path):
     train, _ = split
     result = finetune(train[["text", "label"]], task="topic", output=tmp_path / "auto", time_budget="5s")
     candidates = {c["strategy"]: c for c in result.metrics["candidates"]}
-    assert set(candidates) == {"frozen", "hybrid", "lora"}  # 40 rows per class: LoRA, not contrastive pairs
+    assert set(candidates) == {"frozen", "hybrid", "lora", "blend"}  # 40 rows per class: LoRA, not contrastive pairs
     assert candidates["frozen"]["score"] is not None and candidates["hybrid"]["score"] is not None
     assert "cross-validation" in candidates["frozen"]["scored_on"]
     assert candidates["lora"]["status"] == "skipped" and "time budget" in candidates["lora"]["note"]
+    assert candidates["blend"]["status"] == "skipped" and "needs a scored lora" in candidates["blend"]["note"]
     chosen = [c for c in candidates.values() if c["status"] == "chosen"]
     assert len(chosen) == 1 and chosen[0]["strategy"] == result.metrics["strategy"]
     assert chosen[0]["score"] == max(c["score"] for c in candidates.values() if c["score"] is not None)
@@ -358,22 +359,29 @@ def test_contrastive_pairs_train_a_task_adapter_and_leave_the_built_in_heads_exa
         assert result.model.config.task_adapter["rank"] == 8 and result.model.config.adapter == model.config.adapter
 
 
-@pytest.mark.slow
-def test_a_head_on_a_task_adapter_survives_saving_and_runs_beside_the_built_in_heads(feedback, tmp_path):
+def _random_task_adapter(model):
+    """A copy of ``model``'s base encoder with random (non-zero) LoRA factors merged in, and the factors."""
     import torch
 
     from emotiq.training import finetune_adapt as fa
     from emotiq.training.adapters import add_lora
 
-    adapted = emotiq.load(precision="fp32")  # exact comparison: bf16 rounding would differ between the two
-    student = fa.base_copy(adapted)
+    student = fa.base_copy(model)
     add_lora(student.encoder.body, fa.RANK, fa.ALPHA)
     torch.manual_seed(0)
     with torch.no_grad():
         for name, param in student.encoder.body.named_parameters():
             if "lora_B" in name:
                 param.normal_(std=0.02)
-    factors = fa.merge(student)
+    return student, fa.merge(student)
+
+
+@pytest.mark.slow
+def test_a_head_on_a_task_adapter_survives_saving_and_runs_beside_the_built_in_heads(feedback, tmp_path):
+    from emotiq.training import finetune_adapt as fa
+
+    adapted = emotiq.load(precision="fp32")  # exact comparison: bf16 rounding would differ between the two
+    student, factors = _random_task_adapter(adapted)
     spec = adapted.head_specs[0]
     spec.extra["space"] = "adapted"  # the sentiment head now reads the task adapter's vectors
     adapted.set_task_adapter(factors, {"type": "lora", "rank": fa.RANK, "alpha": fa.ALPHA}, adapted=student)
@@ -447,6 +455,53 @@ def test_auto_lets_an_adapted_encoder_win_only_on_enough_held_out_rows():
 
     few = candidates(fs.MIN_HELD_TO_ADAPT - 1)
     assert fs._best(few, "auto").strategy == "frozen"
+    fs._mark_unjudged(few)
     assert "fewer than 40 held-out rows" in few[1].note
     assert fs._best(candidates(fs.MIN_HELD_TO_ADAPT), "auto").strategy == "contrastive"
     assert fs._best(candidates(5), "contrastive").strategy == "contrastive"  # asked for by name: kept
+
+
+def test_a_blend_must_beat_the_best_linear_head_on_the_held_out_rows():
+    from emotiq.training import finetune_search as fs
+
+    linear = fs.Candidate("hybrid", "scored", 0.80, "3-fold cross-validation", settings={"held_out_score": 0.70})
+    lora = fs.Candidate("lora", "scored", 0.68, "60 held-out rows", settings={"held_out_rows": 60})
+    blend = fs.Candidate("blend", "scored", 0.74, "60 held-out rows", settings={"held_out_rows": 60})
+    assert fs._best([linear, lora, blend], "auto").strategy == "hybrid"  # 0.74 > 0.70 held out, but not above 0.80
+    blend.score = 0.85
+    assert fs._best([linear, lora, blend], "auto").strategy == "blend"
+
+
+@pytest.mark.slow
+def test_a_blended_head_reads_both_vector_spaces_and_survives_saving(split, tmp_path):
+    import torch
+
+    from emotiq.heads import HeadSpec, TaskHead
+    from emotiq.training import finetune_adapt as fa
+    from emotiq.training.finetune_linear import LinearFit
+
+    train, held = split
+    model = emotiq.load(precision="fp32")  # exact comparison: bf16 rounding would differ
+    student, factors = _random_task_adapter(model)
+    labels = sorted(train["label"].unique())
+    texts, gold = train["text"].tolist(), train["label"].map(labels.index).to_numpy()
+    spec = HeadSpec(name="topic", role="custom", kind="softmax", labels=labels)
+    model.heads["topic"] = TaskHead(spec, model.encoder.hidden_size).eval()
+    own = LinearFit.fit(student.embed(texts), texts, gold, len(labels), hybrid=False, c=1.0, seed=0, space="adapted")
+    words = LinearFit.fit(model.embed(texts), texts, gold, len(labels), hybrid=True, c=1.0, seed=0)  # with TF-IDF
+    own.install(model, spec)
+    words.install_companion(model, spec, 0.5)
+    model.set_task_adapter(factors, {"type": "lora", "rank": fa.RANK, "alpha": fa.ALPHA}, adapted=student)
+    assert spec.spaces == ("adapted", "model")
+    probe = held["text"].tolist()[:8]
+    logits = 0.5 * own.logits(student.embed(probe), probe) + 0.5 * words.logits(model.embed(probe), probe)
+    expected = torch.from_numpy(logits).float().softmax(-1).numpy()
+    np.testing.assert_allclose(model.predict_proba(probe, tasks=["topic"])["topic"], expected, atol=1e-4)
+    folder = model.save(tmp_path / "blend")
+    loaded = emotiq.load(folder, precision="fp32")
+    np.testing.assert_allclose(loaded.predict_proba(probe, tasks=["topic"])["topic"], expected, atol=1e-4)
+    assert loaded.analyze(probe[0]).custom["topic"].labels == (labels[int(expected[0].argmax())],)
+    shown = CliRunner().invoke(app, ["info", "--model", str(folder)]).output
+    assert "(reads the adapted + model vectors)" in shown
+    with pytest.raises(ValueError, match="other vectors"):
+        own.install_companion(model, spec, 0.5)

@@ -187,15 +187,16 @@ def info(model: ModelOption = None) -> None:
     """Show a model's heads, labels, base and the versions that wrote it."""
     import emotiq
     from emotiq.api import _find
+    from emotiq.heads import HeadSpec
     from emotiq.model_io import library_versions, read_folder
 
     config, _, encoder_state = read_folder(_find(model or emotiq.api.DEFAULT_MODEL))
     typer.echo(f"model:     {config.name} ({'trained' if config.trained else 'UNTRAINED heads'})")
     typer.echo(f"base:      {config.base}  (adapted tensors: {len(encoder_state)})")
     for head in config.heads:
-        space = head.get("extra", {}).get("space")  # a second encoder pass: the base encoder, or it with the task adapter
+        spaces = HeadSpec.from_dict(head).spaces  # beyond "model", each is another encoder pass
         typer.echo(f"head:      {head['name']:<10} {head['kind']:<8} {', '.join(head['labels'])}"
-                   + (f"  (reads the {space} vectors)" if space else ""))
+                   + (f"  (reads the {' + '.join(spaces)} vectors)" if spaces != ("model",) else ""))
     if config.task_adapter:
         typer.echo(f"task adapter: LoRA rank {config.task_adapter.get('rank')} over the base encoder")
     typer.echo(f"saved by:  {config.versions}")
@@ -352,7 +353,7 @@ def finetune(
     epochs: Annotated[int, typer.Option(help="Passes over the data when encoder layers train.")] = 6,
     trainable_layers: Annotated[int | None, typer.Option(help="Top encoder layers to retrain (default: 0 for a new task, 2 with --adapt).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and the training.")] = 13,
-    strategy: Annotated[str, typer.Option(help="auto (try and keep the best), frozen, hybrid, lora or contrastive.")] = "auto",
+    strategy: Annotated[str, typer.Option(help="auto (try them, and a blend of the adapted and the best linear head; keep the best), frozen, hybrid, lora or contrastive.")] = "auto",
     time_budget: Annotated[str | None, typer.Option(help="Cap on the run, e.g. 15m or 90s (default: 3 min up to 500 rows, up to 15 min at 7,000).")] = None,
     topic_vectors: Annotated[bool, typer.Option(help="Let frozen/hybrid heads read the base encoder's vectors if they score better (scoring then runs the encoder twice).")] = True,
 ) -> None:
@@ -369,7 +370,8 @@ def finetune(
     tried = ", ".join(f"{c['strategy']} {c['score']:.3f}" if c["score"] is not None else f"{c['strategy']} skipped"
                       for c in metrics.get("candidates", []))
     if tried:
-        vectors = " on the base encoder's vectors (scoring runs the encoder twice)" if metrics.get("vectors") == "topic" else ""
+        passes = 1 + sum(space != "model" for space in str(metrics.get("vectors", "model")).split(" + "))
+        vectors = f" (reads {metrics['vectors']} vectors; scoring runs the encoder {passes} times)" if passes > 1 else ""
         typer.echo(f"strategies: {tried}; chosen: {metrics['strategy']}{vectors}")
     typer.echo(f"{metrics['task']}: eval macro-F1 {metrics['macro_f1']:.3f} on {metrics['n']} rows "
                f"(always predicting {result.majority_baseline['predicts']!r}: {result.majority_baseline['macro_f1']:.3f})")

@@ -9,7 +9,7 @@ an :class:`~emotiq.schema.Analysis`; the built-in roles are ``sentiment``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -57,17 +57,29 @@ class HeadSpec:
         adapter of a fine-tuning run); see :meth:`EmotiqModel.embed`."""
         return str(self.extra.get("space", "model"))
 
+    @property
+    def spaces(self) -> tuple[str, ...]:
+        """Every vector space the head reads: its own, then its companion's (see :class:`TaskHead`)."""
+        companion = self.extra.get("companion")
+        return (self.space,) if not companion or companion == self.space else (self.space, str(companion))
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HeadSpec:
         return cls(**data)
 
 
 class TaskHead(nn.Module):
-    """Dropout, an optional hidden layer, and a linear layer to ``len(labels)`` logits."""
+    """Dropout, an optional hidden layer, and a linear layer to ``len(labels)`` logits.
+
+    A head with ``spec.extra["companion"]`` (a vector space name) also has a linear
+    ``companion`` layer over that space's vectors, whose logits are added: two views of
+    a text in one head (a fine-tuned head blended with a linear head on other vectors).
+    """
 
     def __init__(self, spec: HeadSpec, in_features: int, dropout: float = 0.1) -> None:
         super().__init__()
         self.spec = spec
+        self.in_features = in_features
         layers: list[nn.Module] = [nn.Dropout(dropout)]
         width = in_features
         if spec.hidden:
@@ -75,6 +87,22 @@ class TaskHead(nn.Module):
             width = spec.hidden
         layers.append(nn.Linear(width, len(spec.labels)))
         self.net = nn.Sequential(*layers)
+        self.companion = nn.Linear(in_features, len(spec.labels)) if len(spec.spaces) > 1 else None
+
+    def add_companion(self, space: str) -> nn.Linear:
+        """Give the head a (zero) companion layer over ``space``'s vectors and return it."""
+        self.spec.extra["companion"] = space
+        self.companion = nn.Linear(self.in_features, len(self.spec.labels)).to(self.net[-1].weight)
+        nn.init.zeros_(self.companion.weight)
+        nn.init.zeros_(self.companion.bias)
+        return self.companion
+
+    def logits(self, vectors: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Logits from the vectors of each space the head reads (``spec.spaces``)."""
+        out = self(vectors[self.spec.space])
+        if self.companion is not None:
+            out = out + self.companion(vectors[self.spec.spaces[1]])
+        return out
 
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
         return self.net(pooled)

@@ -311,7 +311,7 @@ class EmotiqModel:
 
     def _spaces(self, heads: list[str]) -> tuple[str, ...]:
         """The vector spaces the heads read (``"model"`` always comes first)."""
-        return ("model", *sorted({self.heads[name].spec.space for name in heads} - {"model"}))
+        return ("model", *sorted({space for name in heads for space in self.heads[name].spec.spaces} - {"model"}))
 
     def _encode(self, items: list[tuple[str | None, str | None]], batch_size: int, sentences: bool,
                 max_chars: int, spaces: tuple[str, ...] = ("model",)) -> tuple[list[Document], dict[str, torch.Tensor]]:
@@ -339,7 +339,7 @@ class EmotiqModel:
                             texts: list[str] | None = None) -> dict[str, np.ndarray]:
         """Probabilities of ``heads`` (each on the vectors of its space); hybrid heads add their lexical
         logits when ``texts`` are given."""
-        logits = {name: self.heads[name](vectors[self.heads[name].spec.space]) for name in heads}
+        logits = {name: self.heads[name].logits(vectors) for name in heads}
         for name in (n for n in heads if n in self.lexical and texts is not None):
             logits[name] = logits[name] + self.lexical[name].logits(texts)
         return {name: self.heads[name].probabilities(out).numpy() for name, out in logits.items()}

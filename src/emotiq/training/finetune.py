@@ -198,16 +198,9 @@ def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec],
     search = fs.Search(model, spec, keep, train, held, vectors, rate, deadline, seed, epochs, weights, refit_all=refit_all,
                        topic_vectors=topic)
     best = fs.run_search(search, strategy)
-    head_vectors = search.fitted[best.strategy]["vectors"] if best.strategy in ("lora", "contrastive") else vectors
     model.heads.eval()
-    linear = best.strategy in search.held_logits  # a linear head: its eval logits come from a fit that left those rows out
-    if linear:
-        logits = torch.from_numpy(search.held_logits[best.strategy])
-    else:
-        with torch.no_grad():
-            logits = model.heads[spec.name](torch.from_numpy(np.asarray(head_vectors[n:], dtype=np.float32)))
-            if spec.name in model.lexical:
-                logits = logits + model.lexical[spec.name].logits(held.texts)
+    linear = best.strategy in fs.LINEAR
+    logits = torch.from_numpy(search.held_logits[best.strategy])  # from fits that left the eval rows out
     gold = torch.tensor([spec.labels.index(label) for label in held.labels])
     spec.temperature = fit_temperature(logits, gold, "softmax") if len(gold) >= 20 else 1.0
     probs = (logits / spec.temperature).softmax(-1).numpy()
@@ -217,8 +210,8 @@ def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec],
         "drift": fr.drift(keep, before, after),
         "record": {"strategy": best.strategy, "requested_strategy": strategy, "time_budget_s": round(budget, 1),
                    "candidates": fs.record(search.candidates), "class_weights": weights,
-                   "temperature": round(spec.temperature, 4), "encoder_trained": best.strategy in ("lora", "contrastive"),
-                   "refit_on_all_rows": refit_all and linear, "vectors": model.heads[spec.name].spec.space},
+                   "temperature": round(spec.temperature, 4), "encoder_trained": not linear,
+                   "refit_on_all_rows": refit_all and linear, "vectors": " + ".join(model.heads[spec.name].spec.spaces)},
     }
 
 
@@ -263,7 +256,9 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
             TF-IDF), ``"lora"`` (LoRA on a copy of the base encoder that only the new
             head reads, so built-in scores stay exact; scoring then runs the encoder
             twice) or ``"contrastive"`` (SetFit-style sentence pairs on such a copy, for
-            few examples per class).
+            few examples per class). ``auto`` also scores the adapted head blended with
+            the best linear head (their logits averaged; scoring then reads both kinds
+            of vectors).
             Multi-label tasks and ``adapt`` use ``"frozen"``.
         time_budget: Cap on the whole run, e.g. ``"15m"`` or seconds (default: 3
             minutes up to 500 rows, growing to 15 minutes at 7,000); strategies that

@@ -91,21 +91,47 @@ class LinearFit:
 
     def install(self, model: Any, spec: HeadSpec) -> None:
         """Write the fit into the model's head ``spec.name`` (and its lexical part, if any)."""
-        dim = model.encoder.hidden_size
-        linear = model.heads[spec.name].net[-1]
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(self.weight[:, :dim] * self.scale))
-            linear.bias.copy_(torch.from_numpy(self.bias))
+        self._write(model.heads[spec.name].net[-1], 1.0)
         if self.space == "model":
             spec.extra.pop("space", None)
         else:
             spec.extra["space"] = self.space
+        spec.extra.pop("companion", None)
+        model.heads[spec.name].companion = None
+        self._install_lexical(model, spec, 1.0)
+
+    def install_companion(self, model: Any, spec: HeadSpec, share: float, own_share: float | None = None) -> None:
+        """Blend the fit into the model's head ``spec.name``, which reads other vectors: its logits become
+        ``own_share`` (default ``1 - share``) times its own plus ``share`` times this fit's (a companion
+        layer and lexical part)."""
+        own_share = 1.0 - share if own_share is None else own_share
+        head = model.heads[spec.name]
+        if self.space == spec.space:
+            raise ValueError(f"a companion must read other vectors than the head ({spec.space!r})")
+        if self.lexical is not None and spec.name in model.lexical:
+            raise ValueError("the head has a lexical part already")
+        with torch.no_grad():
+            head.net[-1].weight.mul_(own_share)
+            head.net[-1].bias.mul_(own_share)
+        self._write(head.add_companion(self.space), share)
+        if self.lexical is not None:
+            self._install_lexical(model, spec, share)
+
+    def _write(self, linear: torch.nn.Linear, share: float) -> None:
+        dim = linear.in_features
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(share * self.scale * self.weight[:, :dim]))
+            linear.bias.copy_(torch.from_numpy(share * self.bias))
+
+    def _install_lexical(self, model: Any, spec: HeadSpec, share: float) -> None:
         if self.lexical is None:
             model.lexical.pop(spec.name, None)
             spec.extra.pop("lexical", None)
-        else:
-            model.lexical[spec.name] = LexicalHead(self.lexical, torch.from_numpy(np.ascontiguousarray(self.weight[:, dim:])))
-            spec.extra["lexical"] = self.lexical.kind
+            return
+        dim = model.encoder.hidden_size
+        weight = np.ascontiguousarray(share * self.weight[:, dim:], dtype=np.float32)
+        model.lexical[spec.name] = LexicalHead(self.lexical, torch.from_numpy(weight))
+        spec.extra["lexical"] = self.lexical.kind
 
 
 def _design(vectors: np.ndarray, texts: list[str], scale: float, lexical: TfidfFeatures | None) -> Any:

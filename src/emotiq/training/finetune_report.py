@@ -153,6 +153,16 @@ def data_section(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+SPACE_TEXT = {
+    "model": "the model's own encoder vectors",
+    "topic": "the base encoder's vectors (before emotiq's fine-tuning), which keep what a text is about",
+    "adapted": "a copy of the base encoder adapted to these labels with LoRA (`task_adapter.safetensors`), so the"
+               " built-in heads keep their own encoder and their scores",
+}
+"""How a model card names each vector space a custom head may read."""
+_TIMES = {2: "twice, at about half the speed", 3: "three times, at about a third of the speed"}
+
+
 def metrics_section(metrics: dict[str, Any]) -> str:
     """Model-card section: eval scores beside the majority baseline, per-class scores, drift."""
     base = metrics["majority_baseline"]
@@ -162,14 +172,13 @@ def metrics_section(metrics: dict[str, Any]) -> str:
     if metrics.get("refit_on_all_rows"):
         lines[0] += (". The saved head was then fitted again, with the same settings, on the training and eval rows together;"
                      " these eval scores and its calibration come from fits that left the eval rows out")
-    if metrics.get("vectors") == "topic":
-        lines[0] += (". The head reads the base encoder's vectors (before emotiq's fine-tuning), which scored better for"
-                     " these labels than the model's own; scoring runs the encoder twice, at about half the speed"
-                     " (fine-tune with `topic_vectors=False` / `--no-topic-vectors` for one pass)")
-    elif metrics.get("vectors") == "adapted":
-        lines[0] += (". The head reads a copy of the base encoder adapted to these labels with LoRA (`task_adapter.safetensors`),"
-                     " so the built-in heads keep their own encoder and their scores; scoring runs the encoder twice,"
-                     " at about half the speed")
+    spaces = str(metrics.get("vectors", "model")).split(" + ")
+    if len(spaces) > 1:
+        lines[0] += (f". The head blends two views of each text, with their logits averaged: {SPACE_TEXT[spaces[0]]},"
+                     f" and {SPACE_TEXT[spaces[1]]}; scoring runs the encoder {_TIMES[1 + sum(s != 'model' for s in spaces)]}")
+    elif spaces[0] != "model":
+        lines[0] += (f". The head reads {SPACE_TEXT[spaces[0]]}; scoring runs the encoder twice, at about half the speed"
+                     + (" (fine-tune with `topic_vectors=False` / `--no-topic-vectors` for one pass)" if spaces[0] == "topic" else ""))
     lines += ["", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |" for k, v in metrics["per_class"].items()]
     if metrics.get("candidates"):

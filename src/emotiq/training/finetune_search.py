@@ -35,7 +35,14 @@ from emotiq.training.finetune_train import head_probabilities
 logger = logging.getLogger(__name__)
 
 STRATEGIES = ("frozen", "hybrid", "lora", "contrastive")
-"""Strategies ``auto`` chooses from (``lora``/``contrastive`` only when the budget allows)."""
+"""Strategies a user may ask for; ``auto`` chooses from them (``lora``/``contrastive`` only when the
+budget allows) and from a ``blend`` of the adapted and the best linear head."""
+LINEAR = ("frozen", "hybrid")
+"""Strategies that fit a linear head on cached vectors."""
+BLEND_SHARE = 0.5
+"""Share of the linear head in a blend's logits (the adapted head has the rest), after each head's
+logits are brought to the same spread: the two heads' logits averaged, a weighted geometric mean of
+their probabilities."""
 CV_BELOW = 2000
 FEW_SHOT = 20
 """Rows per class up to which ``auto`` tries contrastive pairs instead of LoRA."""
@@ -112,7 +119,7 @@ class Search:
     selections: dict[str, Selection] = field(default_factory=dict)
     """Strategy -> its chosen setting with out-of-split logits (the frozen head's is reused by the hybrid one)."""
     held_logits: dict[str, np.ndarray] = field(default_factory=dict)
-    """Strategy -> logits of the eval rows from a fit that did not see them (linear strategies)."""
+    """Strategy -> logits of the eval rows from a fit that did not see them."""
 
     @property
     def n_train(self) -> int:
@@ -224,16 +231,44 @@ def _adapted(search: Search, objective: str) -> Candidate:
     if objective == "contrastive":
         fitted = LinearFit.fit(vectors[train], search.train.texts, search.gold[train], len(spec.labels), hybrid=False, c=FROZEN_C,
                                seed=search.seed, space="adapted")
-        probs = fitted.probabilities(vectors[held], search.held.texts)
+        logits = fitted.logits(vectors[held], search.held.texts)
     else:
         fitted = None
-        probs = probabilities(student, vectors[held], [spec.name])[spec.name]
+        student.heads.eval()
+        with torch.inference_mode():
+            logits = student.heads[spec.name](torch.from_numpy(np.asarray(vectors[held], dtype=np.float32))).float().numpy()
+    search.held_logits[objective] = np.asarray(logits, dtype=np.float32)
     search.fitted[objective] = {"student": student, "factors": factors, "linear": fitted, "vectors": vectors,
                                 "head": {k: v.clone() for k, v in student.heads[spec.name].state_dict().items()}}
-    return Candidate(objective, "scored", round(macro_f1(search.gold[held], probs), 4), f"{len(held)} held-out rows",
+    return Candidate(objective, "scored", round(macro_f1(search.gold[held], logits), 4), f"{len(held)} held-out rows",
                      settings={"rank": fa.RANK, "alpha": fa.ALPHA, "epochs": epochs, "steps": run.steps, "vectors": "adapted",
                                "held_out_rows": len(held)},
                      note=run.note)
+
+
+def _blend(search: Search) -> Candidate:
+    """The adapted head and the best linear head in one: their eval-row logits averaged (:data:`BLEND_SHARE`)."""
+    adapted = next((c for c in search.candidates if c.strategy not in LINEAR and c.status == "scored"), None)
+    linear = [c for c in search.candidates if c.strategy in LINEAR and c.status == "scored"]
+    if adapted is None or not linear:
+        return Candidate("blend", note="needs a scored lora or contrastive candidate")
+    partner = max(linear, key=lambda c: c.score or 0.0)
+    held = np.arange(search.n_train, len(search.texts))
+    parts = [search.held_logits[adapted.strategy], search.held_logits[partner.strategy]]
+    # each head's logits brought to the same spread first (no labels used), so the more confident one does not decide alone
+    shares = [(1.0 - BLEND_SHARE) / _spread(parts[0]), BLEND_SHARE / _spread(parts[1])]
+    logits = shares[0] * parts[0] + shares[1] * parts[1]
+    search.held_logits["blend"] = logits
+    search.fitted["blend"] = (adapted.strategy, partner.strategy, shares)
+    return Candidate("blend", "scored", round(macro_f1(search.gold[held], logits), 4), adapted.scored_on,
+                     settings={"of": [adapted.strategy, partner.strategy], "linear_share": BLEND_SHARE,
+                               "logit_scales": [round(x, 4) for x in shares],
+                               "vectors": f"adapted + {partner.settings['vectors']}", "held_out_rows": len(held)})
+
+
+def _spread(logits: np.ndarray) -> float:
+    """Standard deviation of each row's logits around the row mean (what softmax sees), over the rows."""
+    return max(float((logits - logits.mean(axis=1, keepdims=True)).std()), 1e-6)
 
 
 def probabilities(model: EmotiqModel, vectors: np.ndarray, heads: list[str]) -> dict[str, np.ndarray]:
@@ -246,22 +281,23 @@ CANDIDATES: dict[str, Callable[[Search], Candidate]] = {
     "hybrid": lambda search: _linear(search, hybrid=True),
     "lora": lambda search: _adapted(search, "lora"),
     "contrastive": lambda search: _adapted(search, "contrastive"),
+    "blend": _blend,
 }
-"""Strategy name -> how it is fitted and scored."""
+"""Candidate name -> how it is fitted and scored."""
 
 
 def check_strategy(strategy: str) -> None:
-    if strategy != "auto" and strategy not in CANDIDATES:
-        raise InputError(f"unknown strategy {strategy!r}; choose auto, {', '.join(CANDIDATES)}")
+    if strategy != "auto" and strategy not in STRATEGIES:
+        raise InputError(f"unknown strategy {strategy!r}; choose auto, {', '.join(STRATEGIES)}")
 
 
 def plan(strategy: str, train: LabelledRows) -> list[str]:
-    """The strategies to try: ``auto`` tries frozen, hybrid, then contrastive (few-shot) or LoRA."""
+    """The candidates to try: ``auto`` tries frozen, hybrid, then contrastive (few-shot) or LoRA, and their blend."""
     check_strategy(strategy)
     if strategy != "auto":
         return ["frozen", strategy] if strategy in ("lora", "contrastive") else [strategy]
     per_class = float(np.median(list(Counter(train.labels).values())))
-    return ["frozen", "hybrid", "contrastive" if per_class <= FEW_SHOT else "lora"]
+    return ["frozen", "hybrid", "contrastive" if per_class <= FEW_SHOT else "lora", "blend"]
 
 
 def run_search(search: Search, strategy: str) -> Candidate:
@@ -274,10 +310,18 @@ def run_search(search: Search, strategy: str) -> Candidate:
         logger.info("Strategy %s: %s%s", name, candidate.status,
                     f", macro-F1 {candidate.score:.4f} on {candidate.scored_on}" if candidate.score is not None else f" ({candidate.note})")
         search.candidates.append(candidate)
+    _mark_unjudged(search.candidates)
     best = _best(search.candidates, strategy)
     best.status = "chosen"
     _install(search, best.strategy)
     return best
+
+
+def _mark_unjudged(candidates: list[Candidate]) -> None:
+    """Note on the encoder-adapting candidates scored on too few held-out rows that they may not win."""
+    for c in candidates:
+        if c.strategy not in LINEAR and c.status == "scored" and c.settings.get("held_out_rows", 0) < MIN_HELD_TO_ADAPT:
+            c.note = "; ".join(filter(None, [c.note, f"not chosen: fewer than {MIN_HELD_TO_ADAPT} held-out rows to judge it on"]))
 
 
 def _best(candidates: list[Candidate], strategy: str) -> Candidate:
@@ -289,13 +333,8 @@ def _best(candidates: list[Candidate], strategy: str) -> Candidate:
         logger.warning("Strategy %s was not kept (%s); using the frozen-encoder head",
                        strategy, next(c.note for c in candidates if c.strategy == strategy))
         return next(c for c in candidates if c.strategy == "frozen")
-    linear = [c for c in scored if c.strategy in ("frozen", "hybrid")]
-    best = max(linear, key=lambda c: c.score or 0.0)
-    adapted = [c for c in scored if c.strategy not in ("frozen", "hybrid")]
-    for c in adapted:
-        if c.settings.get("held_out_rows", 0) < MIN_HELD_TO_ADAPT:
-            c.note = "; ".join(filter(None, [c.note, f"not chosen: fewer than {MIN_HELD_TO_ADAPT} held-out rows to judge it on"]))
-    adapted = [c for c in adapted if c.settings.get("held_out_rows", 0) >= MIN_HELD_TO_ADAPT]
+    best = max((c for c in scored if c.strategy in LINEAR), key=lambda c: c.score or 0.0)
+    adapted = [c for c in scored if c.strategy not in LINEAR and c.settings.get("held_out_rows", 0) >= MIN_HELD_TO_ADAPT]
     # the adapted candidates are scored on the held-out rows: they must beat the best linear one there too
     return max([best, *(c for c in adapted if (c.score or 0.0) > best.settings.get("held_out_score", best.score or 0.0))],
                key=lambda c: c.score or 0.0)
@@ -303,8 +342,13 @@ def _best(candidates: list[Candidate], strategy: str) -> Candidate:
 
 def _install(search: Search, name: str) -> None:
     model, spec = search.model, search.spec
-    if name in ("frozen", "hybrid"):
+    if name in LINEAR:
         search.fitted[name].install(model, spec)
+        return
+    if name == "blend":
+        adapted, partner, shares = search.fitted[name]
+        _install(search, adapted)
+        search.fitted[partner].install_companion(model, spec, shares[1], own_share=shares[0])
         return
     fitted = search.fitted[name]
     model.set_task_adapter(fitted["factors"], {"type": "lora", "rank": fa.RANK, "alpha": fa.ALPHA}, adapted=fitted["student"])
