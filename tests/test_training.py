@@ -87,3 +87,36 @@ def test_recalibrate_refits_thresholds_in_place_and_records_beta(tmp_path):
     _, loose = recalibrate(folder, settings)
     assert sum(c.predicted for c in precise) < sum(c.predicted for c in loose)
     assert [c.gold for c in precise] == [c.gold for c in loose]
+
+
+def test_names_augmentation_fills_placeholders_in_training_rows_only():
+    import pandas as pd
+    import pytest
+
+    from emotiq.errors import UnknownNameError
+    from emotiq.training.augment import NAMES, augment
+    from emotiq.training.train import TrainConfig
+
+    rows = pd.DataFrame({"text": ["[NAME] was so rude to [NAME].", "No names here.", "Thanks [NAME]!"], "source": ["goemotions"] * 3})
+    filled = augment(rows, ["names"], seed=1)
+    assert not filled["text"].str.contains(r"\[NAME\]").any() and rows["text"].iloc[0].startswith("[NAME]")  # input kept
+    assert filled["text"].iloc[1] == "No names here."
+    first = filled["text"].iloc[0].removesuffix(".").split(" was so rude to ")
+    assert len(first) == 2 and set(first) <= set(NAMES)
+    assert augment(rows, ["names"], seed=1)["text"].tolist() == filled["text"].tolist()  # seeded
+    with pytest.raises(UnknownNameError, match="unknown augmentation"):
+        augment(rows, ["synonyms"], seed=1)
+    assert TrainConfig.from_dict({"augment": ["names"]}).augment == ["names"] and TrainConfig().augment == []
+
+
+@needs_shared_data
+def test_training_frames_augment_train_rows_and_leave_dev_rows_as_published(tmp_path):
+    from emotiq.training.train import TrainConfig, training_frames
+
+    config = TrainConfig.from_dict({"sources": ["goemotions"], "max_train_per_source": {"goemotions": 3000},
+                                    "max_dev_per_source": 3000, "data_root": str(DATA_ROOT), "augment": ["names"]})
+    train, dev = training_frames(config)
+    plain, _ = training_frames(TrainConfig.from_dict({**config.to_dict(), "augment": []}))
+    assert not train["text"].str.contains(r"\[NAME\]", regex=True).any()
+    assert plain["text"].str.contains(r"\[NAME\]", regex=True).sum() > 100 and dev["text"].str.contains(r"\[NAME\]", regex=True).any()
+    assert (train["text"] != plain["text"]).sum() == plain["text"].str.contains(r"\[NAME\]", regex=True).sum()

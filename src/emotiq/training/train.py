@@ -24,6 +24,7 @@ import pandas as pd
 from emotiq.heads import HeadSet, HeadSpec
 from emotiq.model import EmotiqModel
 from emotiq.training.adapters import add_lora, has_lora, load_lora_factors, lora_factors, unload_lora
+from emotiq.training.augment import augment
 from emotiq.training.examples import ExampleSet
 from emotiq.training.loop import LoopSettings, fit, fit_decisions
 from emotiq.training.resume import load_checkpoint
@@ -48,6 +49,8 @@ class TrainConfig:
     max_train_per_source: dict[str, int] = field(default_factory=dict)
     max_dev_per_source: int = 800
     data_root: str | None = None
+    augment: list[str] = field(default_factory=list)
+    """Augmentations of the training rows, by name (:data:`emotiq.training.augment.AUGMENTATIONS`)."""
     init_from: str | None = None
     """A trained model folder to continue from (its heads, LayerNorms and LoRA factors) instead of
     fresh heads over the base; the loop starts a new schedule."""
@@ -86,11 +89,11 @@ def training_sources(config: TrainConfig) -> list[str] | None:
 
 
 def training_frames(config: TrainConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The sampled train rows and the capped dev rows the run uses (never test rows)."""
+    """The sampled (and augmented) train rows and the capped dev rows the run uses (never test rows)."""
     df = load_sources(training_sources(config), data_root=config.data_root, permissive_only=config.permissive_only,
                       splits=["train", "dev"])
     seed = config.loop.seed
-    train = _sample(df[df["split"] == "train"], config.max_train_per_source, None, seed)
+    train = augment(_sample(df[df["split"] == "train"], config.max_train_per_source, None, seed), config.augment, seed)
     dev = _sample(df[df["split"] == "dev"], {}, config.max_dev_per_source, seed)
     return train.reset_index(drop=True), dev.reset_index(drop=True)
 
