@@ -216,3 +216,32 @@ def test_training_continues_from_a_trained_model_with_init_from(tmp_path):
     wrong["loop"].update({"lora_rank": 4, "lora_alpha": 8})
     with pytest.raises(ValueError, match="rank 2"):
         warm_start(first, TrainConfig(**{**wrong, "loop": LoopSettings(**wrong["loop"])}))
+
+
+def test_twin_rows_add_an_invariance_loss_that_is_zero_for_identical_texts(model):
+    frame = pd.DataFrame({"text": ["Sanne was so rude to me.", "Thanks a lot!", "Daan never called back."],
+                          "twin": ["Kofi was so rude to me.", None, "Daan never called back."],
+                          "sentiment": [0, 2, 0], "severity": [-1, -1, -1], "emotions": [None, None, None]})
+    data = ExampleSet(frame, model.encoder, max_tokens=32, single_label={"sentiment": "sentiment", "complaint": "severity"},
+                      multi_label={"emotion": "emotions"})
+    assert set(data.twins) == {0, 2}
+    batch = data.batch([1, 2, 0])
+    assert batch.twin_positions == [1, 2] and batch.twin_ids.shape[0] == 2
+    settings = LoopSettings(invariance_weight=2.0, bf16=False)
+    assert not model.heads.training  # as loaded: no dropout
+    heads = ["sentiment", "emotion"]
+    same = loop.batch_losses(model, data.batch([2]), heads, settings)["invariance"]
+    assert same.item() == pytest.approx(0.0, abs=1e-6)  # eval mode: the same text scores the same
+    swapped = loop.batch_losses(model, data.batch([0]), heads, settings)
+    assert swapped["invariance"].item() > 0
+    assert "invariance" not in loop.batch_losses(model, data.batch([1]), heads, settings)  # no twin in the batch
+    assert "invariance" not in loop.batch_losses(model, data.batch([0]), heads, LoopSettings(bf16=False))  # weight 0: off
+
+
+def test_names_augmentation_gives_each_filled_row_a_twin_with_other_names():
+    from emotiq.training.augment import fill_names
+
+    rows = pd.DataFrame({"text": ["[NAME] was so rude.", "No names here."], "source": ["goemotions"] * 2})
+    filled = fill_names(rows, seed=3)
+    assert filled["twin"].iloc[1] is None
+    assert filled["twin"].iloc[0] != filled["text"].iloc[0] and filled["twin"].iloc[0].endswith(" was so rude.")

@@ -48,11 +48,21 @@ _PLACEHOLDER = re.compile(r"\[NAME\]")
 
 
 def fill_names(train: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Rows with every ``[NAME]`` replaced by a first name (a seeded draw per placeholder)."""
+    """Rows with every ``[NAME]`` replaced by a first name (a seeded draw per placeholder), and in a
+    ``twin`` column the same text with other names (for ``LoopSettings.invariance_weight``)."""
     rng = random.Random(seed)
     masked = train["text"].str.contains(_PLACEHOLDER, regex=True)
     out = train.copy()
-    out.loc[masked, "text"] = [_PLACEHOLDER.sub(lambda _: rng.choice(NAMES), text) for text in train.loc[masked, "text"]]
+    texts = train.loc[masked, "text"].tolist()
+    out.loc[masked, "text"] = [_PLACEHOLDER.sub(lambda _: rng.choice(NAMES), text) for text in texts]
+    twins = []
+    for text, first in zip(texts, out.loc[masked, "text"]):
+        twin = first
+        while twin == first:  # another draw until some name differs
+            twin = _PLACEHOLDER.sub(lambda _: rng.choice(NAMES), text)
+        twins.append(twin)
+    out["twin"] = None
+    out.loc[masked, "twin"] = twins
     logger.info("Filled [NAME] with first names in %d training rows", int(masked.sum()))
     return out
 

@@ -26,6 +26,11 @@ class Batch:
     rows: list[int]
     label_masks: dict[str, torch.Tensor] = field(default_factory=dict)
     """Multi-label heads: which labels each row annotates ([rows, labels])."""
+    twin_positions: list[int] = field(default_factory=list)
+    """Positions in the batch of the rows that have a twin (a variant text that must score the same)."""
+    twin_ids: torch.Tensor | None = None
+    """Their twins' token ids, padded, in the order of ``twin_positions``."""
+    twin_mask: torch.Tensor | None = None
 
 
 class ExampleSet:
@@ -40,15 +45,22 @@ class ExampleSet:
         single_label: Head name -> column of class indices (-1 for none).
         multi_label: Head name -> column of 0/1 lists (None for none; NaN for a
             label the row's source does not annotate).
+
+    An optional ``twin`` column holds, for some rows, a variant of the text that
+    should score exactly the same (for example with another person's name); see
+    ``LoopSettings.invariance_weight``.
     """
 
     def __init__(self, df: pd.DataFrame, encoder: TextEncoder, *, max_tokens: int,
                  single_label: dict[str, str], multi_label: dict[str, str]) -> None:
         texts = [clean_text(str(t)).text for t in df["text"]]
         self.texts = texts
-        ids = encoder.encode_ids(texts)
-        self.ids = [seq if len(seq) <= max_tokens else seq[: max_tokens - 1] + seq[-1:] for seq in ids]
+        self.ids = _cut(encoder.encode_ids(texts), max_tokens)
         self.pad_id = encoder.pad_id
+        twins = [(i, t) for i, t in enumerate(df["twin"])] if "twin" in df else []
+        twins = [(i, clean_text(t).text) for i, t in twins if isinstance(t, str)]
+        self.twins: dict[int, list[int]] = dict(zip([i for i, _ in twins], _cut(encoder.encode_ids([t for _, t in twins]), max_tokens))) if twins else {}
+        """Row -> token ids of its twin text."""
         self.sources = df["source"].astype(str).to_numpy() if "source" in df else np.full(len(df), "")
         self.targets: dict[str, torch.Tensor] = {}
         self.masks: dict[str, torch.Tensor] = {}
@@ -75,16 +87,15 @@ class ExampleSet:
         return np.array([detect_language(text) for text in self.texts])
 
     def batch(self, rows: list[int]) -> Batch:
-        longest = max(len(self.ids[r]) for r in rows)
-        input_ids = torch.full((len(rows), longest), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), longest), dtype=torch.long)
-        for i, r in enumerate(rows):
-            input_ids[i, : len(self.ids[r])] = torch.tensor(self.ids[r])
-            mask[i, : len(self.ids[r])] = 1
+        input_ids, mask = _padded([self.ids[r] for r in rows], self.pad_id)
         index = torch.tensor(rows)
-        return Batch(input_ids, mask, {h: t[index] for h, t in self.targets.items()},
-                     {h: m[index] for h, m in self.masks.items()}, rows,
-                     {h: m[index] for h, m in self.label_masks.items()})
+        batch = Batch(input_ids, mask, {h: t[index] for h, t in self.targets.items()},
+                      {h: m[index] for h, m in self.masks.items()}, rows,
+                      {h: m[index] for h, m in self.label_masks.items()})
+        batch.twin_positions = [i for i, r in enumerate(rows) if r in self.twins]
+        if batch.twin_positions:
+            batch.twin_ids, batch.twin_mask = _padded([self.twins[rows[i]] for i in batch.twin_positions], self.pad_id)
+        return batch
 
     def batches(self, *, token_budget: int, max_batch_size: int, shuffle: bool, seed: int = 0,
                 rows: list[int] | None = None) -> list[list[int]]:
@@ -103,3 +114,19 @@ class ExampleSet:
         if shuffle:
             rng.shuffle(groups)
         return groups
+
+
+def _cut(ids: list[list[int]], max_tokens: int) -> list[list[int]]:
+    """Sequences cut to ``max_tokens`` (keeping the closing token)."""
+    return [seq if len(seq) <= max_tokens else seq[: max_tokens - 1] + seq[-1:] for seq in ids]
+
+
+def _padded(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids padded to the longest sequence, and the attention mask."""
+    longest = max(len(seq) for seq in sequences)
+    input_ids = torch.full((len(sequences), longest), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), longest), dtype=torch.long)
+    for i, seq in enumerate(sequences):
+        input_ids[i, : len(seq)] = torch.tensor(seq)
+        mask[i, : len(seq)] = 1
+    return input_ids, mask

@@ -80,6 +80,10 @@ class LoopSettings:
     focal_gamma: float = 2.0
     threshold_beta: float = 1.0
     """Multi-label thresholds maximise F-beta on dev: below 1 favours precision (fewer labels per text)."""
+    invariance_weight: float = 0.0
+    """> 0: rows with a twin text (``ExampleSet.twins``, e.g. the ``names`` augmentation) add this weight
+    times the squared difference of the two texts' probabilities, summed over labels and averaged over
+    rows and heads, so that what the twins differ in (a person's name) does not move the scores."""
     checkpoint_minutes: float = 10.0
     """With a checkpoint folder: write a checkpoint at least this often (and after every epoch)."""
 
@@ -165,7 +169,28 @@ def batch_losses(model: EmotiqModel, batch: Batch, heads: list[str], settings: L
         else:
             known = batch.label_masks[name][mask] if name in batch.label_masks else torch.ones_like(target, dtype=torch.bool)
             losses[name] = sigmoid_loss(out, target, known, settings, (pos_weights or {}).get(name))
+    if settings.invariance_weight > 0 and batch.twin_positions:
+        losses["invariance"] = settings.invariance_weight * invariance_loss(model, batch, logits, heads, settings)
     return losses
+
+
+def _softmax(logits: torch.Tensor) -> torch.Tensor:
+    return logits.softmax(-1)
+
+
+def invariance_loss(model: EmotiqModel, batch: Batch, logits: dict[str, torch.Tensor], heads: list[str],
+                    settings: LoopSettings) -> torch.Tensor:
+    """Mean over heads of the squared difference between the probabilities of the batch's rows that
+    have a twin and their twins' (summed over labels, averaged over rows)."""
+    with _autocast(settings):
+        twin_logits = model.heads(model.encoder(batch.twin_ids, batch.twin_mask).float(), heads)
+    rows = torch.tensor(batch.twin_positions)
+    terms = []
+    for name in heads:
+        squash = _softmax if model.heads[name].spec.kind == "softmax" else torch.sigmoid
+        own, twin = squash(logits[name][rows].float()), squash(twin_logits[name].float())
+        terms.append((own - twin).pow(2).sum(-1).mean())
+    return torch.stack(terms).mean()
 
 
 @torch.inference_mode()
