@@ -257,7 +257,7 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
             head reads, so built-in scores stay exact; scoring then runs the encoder
             twice) or ``"contrastive"`` (SetFit-style sentence pairs on such a copy, for
             few examples per class). ``auto`` also scores the adapted head blended with
-            the best linear head (their logits averaged; scoring then reads both kinds
+            the best linear head (their logits scaled alike and averaged; scoring then reads both kinds
             of vectors).
             Multi-label tasks and ``adapt`` use ``"frozen"``.
         time_budget: Cap on the whole run, e.g. ``"15m"`` or seconds (default: 3

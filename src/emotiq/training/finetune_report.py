@@ -174,7 +174,7 @@ def metrics_section(metrics: dict[str, Any]) -> str:
                      " these eval scores and its calibration come from fits that left the eval rows out")
     spaces = str(metrics.get("vectors", "model")).split(" + ")
     if len(spaces) > 1:
-        lines[0] += (f". The head blends two views of each text, with their logits averaged: {SPACE_TEXT[spaces[0]]},"
+        lines[0] += (f". The head blends two views of each text, their logits scaled to the same spread and averaged: {SPACE_TEXT[spaces[0]]},"
                      f" and {SPACE_TEXT[spaces[1]]}; scoring runs the encoder {_TIMES[1 + sum(s != 'model' for s in spaces)]}")
     elif spaces[0] != "model":
         lines[0] += (f". The head reads {SPACE_TEXT[spaces[0]]}; scoring runs the encoder twice, at about half the speed"

@@ -247,7 +247,8 @@ def _adapted(search: Search, objective: str) -> Candidate:
 
 
 def _blend(search: Search) -> Candidate:
-    """The adapted head and the best linear head in one: their eval-row logits averaged (:data:`BLEND_SHARE`)."""
+    """The adapted head and the best linear head in one: their eval-row logits, each scaled to the same spread, averaged
+    (:data:`BLEND_SHARE`)."""
     adapted = next((c for c in search.candidates if c.strategy not in LINEAR and c.status == "scored"), None)
     linear = [c for c in search.candidates if c.strategy in LINEAR and c.status == "scored"]
     if adapted is None or not linear:
