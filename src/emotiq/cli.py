@@ -370,9 +370,10 @@ def finetune(
     tried = ", ".join(f"{c['strategy']} {c['score']:.3f}" if c["score"] is not None else f"{c['strategy']} skipped"
                       for c in metrics.get("candidates", []))
     if tried:
-        passes = 1 + sum(space != "model" for space in str(metrics.get("vectors", "model")).split(" + "))
-        times = {2: "twice", 3: "three times"}.get(passes, f"{passes} times")
-        vectors = f" (reads {metrics['vectors']} vectors; scoring runs the encoder {times})" if passes > 1 else ""
+        from emotiq.training.finetune_report import times
+
+        passes = result.model.heads[metrics["task"]].spec.encoder_passes
+        vectors = f" (reads {metrics['vectors']} vectors; scoring runs the encoder {times(passes)})" if passes > 1 else ""
         typer.echo(f"strategies: {tried}; chosen: {metrics['strategy']}{vectors}")
     typer.echo(f"{metrics['task']}: eval macro-F1 {metrics['macro_f1']:.3f} on {metrics['n']} rows "
                f"(always predicting {result.majority_baseline['predicts']!r}: {result.majority_baseline['macro_f1']:.3f})")

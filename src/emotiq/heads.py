@@ -63,9 +63,19 @@ class HeadSpec:
         companion = self.extra.get("companion")
         return (self.space,) if not companion or companion == self.space else (self.space, str(companion))
 
+    @property
+    def encoder_passes(self) -> int:
+        """Encoder passes per text that scoring with this head needs (``"model"`` always runs)."""
+        return encoder_passes(self.spaces)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HeadSpec:
         return cls(**data)
+
+
+def encoder_passes(spaces: Iterable[str]) -> int:
+    """Encoder passes per text to get the vectors of ``spaces``: the model's own, plus one per other space."""
+    return 1 + len(set(spaces) - {"model"})
 
 
 class TaskHead(nn.Module):
@@ -96,6 +106,11 @@ class TaskHead(nn.Module):
         nn.init.zeros_(self.companion.weight)
         nn.init.zeros_(self.companion.bias)
         return self.companion
+
+    def remove_companion(self) -> None:
+        """Drop the companion layer, if any: the head reads its own space alone."""
+        self.spec.extra.pop("companion", None)
+        self.companion = None
 
     def logits(self, vectors: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Logits from the vectors of each space the head reads (``spec.spaces``)."""

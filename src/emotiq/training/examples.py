@@ -57,9 +57,8 @@ class ExampleSet:
         self.texts = texts
         self.ids = _cut(encoder.encode_ids(texts), max_tokens)
         self.pad_id = encoder.pad_id
-        twins = [(i, t) for i, t in enumerate(df["twin"])] if "twin" in df else []
-        twins = [(i, clean_text(t).text) for i, t in twins if isinstance(t, str)]
-        self.twins: dict[int, list[int]] = dict(zip([i for i, _ in twins], _cut(encoder.encode_ids([t for _, t in twins]), max_tokens))) if twins else {}
+        twins = {i: clean_text(t).text for i, t in enumerate(df["twin"]) if isinstance(t, str)} if "twin" in df else {}
+        self.twins: dict[int, list[int]] = dict(zip(twins, _cut(encoder.encode_ids(list(twins.values())), max_tokens))) if twins else {}
         """Row -> token ids of its twin text."""
         self.sources = df["source"].astype(str).to_numpy() if "source" in df else np.full(len(df), "")
         self.targets: dict[str, torch.Tensor] = {}

@@ -96,8 +96,7 @@ class LinearFit:
             spec.extra.pop("space", None)
         else:
             spec.extra["space"] = self.space
-        spec.extra.pop("companion", None)
-        model.heads[spec.name].companion = None
+        model.heads[spec.name].remove_companion()
         self._install_lexical(model, spec, 1.0)
 
     def install_companion(self, model: Any, spec: HeadSpec, share: float, own_share: float | None = None) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from emotiq.heads import HeadSpec
+from emotiq.heads import HeadSpec, encoder_passes
 from emotiq.training.metrics import multi_label_report, single_label_report
 
 logger = logging.getLogger(__name__)
@@ -160,7 +160,11 @@ SPACE_TEXT = {
                " built-in heads keep their own encoder and their scores",
 }
 """How a model card names each vector space a custom head may read."""
-_TIMES = {2: "twice, at about half the speed", 3: "three times, at about a third of the speed"}
+
+
+def times(passes: int) -> str:
+    """``2`` -> ``"twice"``: how often scoring runs the encoder."""
+    return {1: "once", 2: "twice", 3: "three times"}.get(passes, f"{passes} times")
 
 
 def metrics_section(metrics: dict[str, Any]) -> str:
@@ -173,11 +177,14 @@ def metrics_section(metrics: dict[str, Any]) -> str:
         lines[0] += (". The saved head was then fitted again, with the same settings, on the training and eval rows together;"
                      " these eval scores and its calibration come from fits that left the eval rows out")
     spaces = str(metrics.get("vectors", "model")).split(" + ")
+    passes = encoder_passes(spaces)
+    fraction = {2: "half the speed", 3: "a third of the speed"}.get(passes, f"1/{passes} of the speed")
+    speed = f"; scoring runs the encoder {times(passes)}, at about {fraction}"
     if len(spaces) > 1:
         lines[0] += (f". The head blends two views of each text, their logits scaled to the same spread and averaged: {SPACE_TEXT[spaces[0]]},"
-                     f" and {SPACE_TEXT[spaces[1]]}; scoring runs the encoder {_TIMES[1 + sum(s != 'model' for s in spaces)]}")
+                     f" and {SPACE_TEXT[spaces[1]]}{speed}")
     elif spaces[0] != "model":
-        lines[0] += (f". The head reads {SPACE_TEXT[spaces[0]]}; scoring runs the encoder twice, at about half the speed"
+        lines[0] += (f". The head reads {SPACE_TEXT[spaces[0]]}{speed}"
                      + (" (fine-tune with `topic_vectors=False` / `--no-topic-vectors` for one pass)" if spaces[0] == "topic" else ""))
     lines += ["", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |" for k, v in metrics["per_class"].items()]

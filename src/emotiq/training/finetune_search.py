@@ -238,7 +238,7 @@ def _adapted(search: Search, objective: str) -> Candidate:
         with torch.inference_mode():
             logits = student.heads[spec.name](torch.from_numpy(np.asarray(vectors[held], dtype=np.float32))).float().numpy()
     search.held_logits[objective] = np.asarray(logits, dtype=np.float32)
-    search.fitted[objective] = {"student": student, "factors": factors, "linear": fitted, "vectors": vectors,
+    search.fitted[objective] = {"student": student, "factors": factors, "linear": fitted,
                                 "head": {k: v.clone() for k, v in student.heads[spec.name].state_dict().items()}}
     return Candidate(objective, "scored", round(macro_f1(search.gold[held], logits), 4), f"{len(held)} held-out rows",
                      settings={"rank": fa.RANK, "alpha": fa.ALPHA, "epochs": epochs, "steps": run.steps, "vectors": "adapted",
