@@ -472,6 +472,35 @@ def test_a_blend_must_beat_the_best_linear_head_on_the_held_out_rows():
     assert fs._best([linear, lora, blend], "auto").strategy == "blend"
 
 
+def test_an_adapted_heads_margin_over_the_linear_head_comes_with_its_standard_error():
+    from emotiq.training import finetune_search as fs
+
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 4, 60)
+    linear = rng.normal(size=(60, 4))
+    linear[np.arange(60), gold] += 1.0
+    close = linear.copy()
+    for row in np.flatnonzero(linear.argmax(1) != gold)[:3]:  # right on three more rows, wrong on two others
+        close[row, gold[row]] = close[row].max() + 1.0
+    for row in np.flatnonzero(linear.argmax(1) == gold)[:2]:
+        close[row, gold[row]] = close[row].min() - 1.0
+    clear = linear.copy()
+    clear[np.arange(60), gold] += 5.0  # right on every row
+    assert fs.paired_margin(gold, linear, linear, seed=0) == (0.0, 0.0)
+    assert fs.paired_margin(gold, close, linear, seed=0) == fs.paired_margin(gold, close, linear, seed=0)  # seeded
+    for adapted, lower, upper in ((close, 0.0, 1.0), (clear, 2.0, np.inf)):  # margin / standard error
+        candidates = [fs.Candidate("frozen", "scored", 0.5, "3-fold cross-validation",
+                                   settings={"held_out_score": fs._macro_f1(gold, linear.argmax(1), 4)}),
+                      fs.Candidate("lora", "scored", round(fs._macro_f1(gold, adapted.argmax(1), 4), 4), "60 held-out rows",
+                                   settings={"held_out_rows": 60})]
+        fs.add_margins(candidates, {"frozen": linear, "lora": adapted}, gold, seed=0)
+        settings = candidates[1].settings
+        assert settings["margin_over"] == "frozen" and "margin" not in candidates[0].settings
+        assert settings["margin"] == pytest.approx(candidates[1].score - candidates[0].settings["held_out_score"], abs=1e-4)
+        assert lower < settings["margin"] / settings["margin_se"] <= upper
+        assert fs._best(candidates, "auto").strategy == "lora"  # reported, not a condition
+
+
 @pytest.mark.slow
 def test_a_blended_head_reads_both_vector_spaces_and_survives_saving(split, tmp_path):
     import torch
