@@ -245,3 +245,44 @@ def test_names_augmentation_gives_each_filled_row_a_twin_with_other_names():
     filled = fill_names(rows, seed=3)
     assert filled["twin"].iloc[1] is None
     assert filled["twin"].iloc[0] != filled["text"].iloc[0] and filled["twin"].iloc[0].endswith(" was so rude.")
+
+
+def test_an_anchored_invariance_loss_moves_only_the_twin(model):
+    frame = pd.DataFrame({"text": ["Sanne was so rude to me."], "twin": ["sanne was so rdue to me."],
+                          "sentiment": [0], "severity": [-1], "emotions": [None]})
+    data = ExampleSet(frame, model.encoder, max_tokens=32, single_label={"sentiment": "sentiment", "complaint": "severity"},
+                      multi_label={"emotion": "emotions"})
+    batch = data.batch([0])
+    grads = {}
+    for anchored in (False, True):
+        settings = LoopSettings(invariance_weight=1.0, invariance_anchor=anchored, bf16=False)
+        logits = model.heads(model.encoder(batch.input_ids, batch.attention_mask).float(), ["sentiment"])
+        logits["sentiment"].retain_grad()
+        loss = loop.invariance_loss(model, batch, logits, ["sentiment"], settings)
+        loss.backward()
+        grads[anchored] = logits["sentiment"].grad
+        model.encoder.zero_grad(set_to_none=True)
+        model.heads.zero_grad(set_to_none=True)
+    assert grads[False].abs().sum() > 0  # both texts pulled together
+    assert grads[True] is None  # the row is the fixed target: no gradient reaches its logits
+
+
+def test_typos_augmentation_gives_a_share_of_rows_a_misspelled_twin():
+    import random
+
+    from emotiq.training.augment import TYPO_SHARE, add_typos, misspell, strip_accents
+
+    assert strip_accents("Één café, geëerd") == "Een cafe, geeerd"
+    rng = random.Random(0)
+    for text in ("Het pakket kwam dinsdag, maar de bezorger was onbeleefd.", "Thanks for the quick help!", "Één café"):
+        variant = misspell(text, rng)
+        assert variant != text and abs(len(variant) - len(text)) <= 3 * len(text.split())
+    assert misspell("ok :)", rng) == "ok :)"  # nothing to misspell: unchanged, so no twin
+    rows = pd.DataFrame({"text": [f"Bestelling nummer {i} kwam veel te laat aan" for i in range(100)] + ["ok"],
+                         "twin": [None] * 100 + [None]})
+    rows.loc[0, "twin"] = "a twin already"
+    out = add_typos(rows, seed=1)
+    assert out["twin"].iloc[0] == "a twin already"  # an existing twin is kept
+    made = out["twin"].iloc[1:100].map(lambda t: isinstance(t, str)).sum()
+    assert abs(made - TYPO_SHARE * 100) <= 1
+    assert add_typos(rows, seed=1)["twin"].tolist() == out["twin"].tolist()  # seeded

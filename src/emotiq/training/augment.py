@@ -9,6 +9,12 @@ test rows are never changed, so scores stay comparable with published figures.
   ("Sanne from support was great"). Each ``[NAME]`` is filled with a first name drawn
   from a list of Dutch, Flemish, English and other names common in the Netherlands,
   Belgium, the UK and the US, so that names come to carry no emotion or sentiment.
+- ``typos``: customers type fast. A share of the rows (:data:`TYPO_SHARE`) gets a twin
+  with the slips people make: accents left off ("een" for "één"), all lower case, and
+  letters swapped, dropped or doubled in a few words (:func:`misspell`).
+
+Rows that get a variant keep it in a ``twin`` column; ``LoopSettings.invariance_weight``
+then pulls the twin's scores to the row's.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import unicodedata
 from collections.abc import Callable
 
 import pandas as pd
@@ -67,7 +74,67 @@ def fill_names(train: pd.DataFrame, seed: int) -> pd.DataFrame:
     return out
 
 
-AUGMENTATIONS: dict[str, Callable[[pd.DataFrame, int], pd.DataFrame]] = {"names": fill_names}
+TYPO_SHARE = 0.3
+"""Share of the training rows without a twin that get a misspelled one."""
+WORD_SLIP = 0.15
+"""Chance that a word of four or more letters gets one slip."""
+_WORD = re.compile(r"[^\W\d_]{4,}")
+
+
+def strip_accents(text: str) -> str:
+    """``text`` without combining marks: "één café" -> "een cafe"."""
+    return unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)))
+
+
+def _slip(word: str, rng: random.Random) -> str:
+    i = rng.randrange(1, len(word) - 1)  # first and last letters stay, as in most real slips
+    kind = rng.choice(("swap", "drop", "double"))
+    if kind == "swap":
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    if kind == "drop":
+        return word[:i] + word[i + 1:]
+    return word[:i] + word[i] + word[i:]
+
+
+def misspell(text: str, rng: random.Random) -> str:
+    """A variant of ``text`` with typing slips: accents left off (half the time), all lower case (a
+    third of the time), and in each word of four or more letters a swapped, dropped or doubled letter
+    (:data:`WORD_SLIP`); at least one change is made where the text allows any."""
+    for _ in range(5):
+        out = strip_accents(text) if rng.random() < 0.5 else text
+        out = out.lower() if rng.random() < 1 / 3 else out
+        out = _WORD.sub(lambda m: _slip(m.group(), rng) if rng.random() < WORD_SLIP else m.group(), out)
+        if out != text:
+            return out
+    words = list(_WORD.finditer(text))
+    if not words:
+        return text
+    word = rng.choice(words)
+    return text[:word.start()] + _slip(word.group(), rng) + text[word.end():]
+
+
+def add_typos(train: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A misspelled twin (:func:`misspell`) for a seeded :data:`TYPO_SHARE` of the rows that have none."""
+    rng = random.Random(seed)
+    out = train.copy()
+    if "twin" not in out:
+        out["twin"] = None
+    free = [i for i, twin in enumerate(out["twin"]) if not isinstance(twin, str)]
+    chosen = sorted(rng.sample(free, round(TYPO_SHARE * len(free))))
+    twins = out["twin"].tolist()
+    texts = out["text"].tolist()
+    made = 0
+    for i in chosen:
+        variant = misspell(texts[i], rng)
+        if variant != texts[i]:
+            twins[i] = variant
+            made += 1
+    out["twin"] = twins
+    logger.info("Gave %d training rows a misspelled twin", made)
+    return out
+
+
+AUGMENTATIONS: dict[str, Callable[[pd.DataFrame, int], pd.DataFrame]] = {"names": fill_names, "typos": add_typos}
 """Augmentation name -> function of (training rows, seed) giving the rows to train on."""
 
 

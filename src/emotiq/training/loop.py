@@ -84,6 +84,9 @@ class LoopSettings:
     """> 0: rows with a twin text (``ExampleSet.twins``, e.g. the ``names`` augmentation) add this weight
     times the squared difference of the two texts' probabilities, summed over labels and averaged over
     rows and heads, so that what the twins differ in (a person's name) does not move the scores."""
+    invariance_anchor: bool = False
+    """True: the row's probabilities are a fixed target and only the twin's move towards them (the
+    labelled row anchors the pair, as in consistency training); False: both move."""
     checkpoint_minutes: float = 10.0
     """With a checkpoint folder: write a checkpoint at least this often (and after every epoch)."""
 
@@ -189,6 +192,7 @@ def invariance_loss(model: EmotiqModel, batch: Batch, logits: dict[str, torch.Te
     for name in heads:
         squash = _softmax if model.heads[name].spec.kind == "softmax" else torch.sigmoid
         own, twin = squash(logits[name][rows].float()), squash(twin_logits[name].float())
+        own = own.detach() if settings.invariance_anchor else own
         terms.append((own - twin).pow(2).sum(-1).mean())
     return torch.stack(terms).mean()
 
