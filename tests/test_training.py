@@ -120,3 +120,20 @@ def test_training_frames_augment_train_rows_and_leave_dev_rows_as_published(tmp_
     assert not train["text"].str.contains(r"\[NAME\]", regex=True).any()
     assert plain["text"].str.contains(r"\[NAME\]", regex=True).sum() > 100 and dev["text"].str.contains(r"\[NAME\]", regex=True).any()
     assert (train["text"] != plain["text"]).sum() == plain["text"].str.contains(r"\[NAME\]", regex=True).sum()
+
+
+def test_sampling_ece_is_the_floor_a_calibrated_model_shows_on_a_set_that_size():
+    from emotiq.training.metrics import expected_calibration_error, sampling_ece, single_label_report
+    from emotiq.training.metrics_report import recall_table
+
+    rng = np.random.default_rng(1)
+    small, large = rng.uniform(0.4, 1.0, 80), rng.uniform(0.4, 1.0, 20000)
+    assert sampling_ece(large) < 0.01 < sampling_ece(small) < 0.15
+    assert sampling_ece(small) == sampling_ece(small)  # seeded
+    drawn = [expected_calibration_error(small, rng.random(80) < small) for _ in range(300)]
+    assert abs(sampling_ece(small) - np.mean(drawn)) < 0.01
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    report = single_label_report(np.array([0, 1, 1]), probs, ["no", "yes"])
+    assert report["ece_sampling"] == sampling_ece(probs.max(1))
+    table = recall_table([{"test_set": "tiny", "task": "complaint", "system": "emotiq", **report}])
+    assert "ECE of a calibrated model" in table and f"| {report['ece_sampling']:.3f} |" in table
