@@ -87,7 +87,7 @@ def strip_accents(text: str) -> str:
 
 
 def _slip(word: str, rng: random.Random) -> str:
-    i = rng.randrange(1, len(word) - 1)  # first and last letters stay, as in most real slips
+    i = rng.randrange(1, len(word) - 1)  # the first letter stays, as in most real slips
     kind = rng.choice(("swap", "drop", "double"))
     if kind == "swap":
         return word[:i] + word[i + 1] + word[i] + word[i + 2:]
