@@ -55,10 +55,10 @@ class ExampleSet:
                  single_label: dict[str, str], multi_label: dict[str, str]) -> None:
         texts = [clean_text(str(t)).text for t in df["text"]]
         self.texts = texts
-        self.ids = _cut(encoder.encode_ids(texts), max_tokens)
+        self.ids = cut_ids(encoder.encode_ids(texts), max_tokens)
         self.pad_id = encoder.pad_id
         twins = {i: clean_text(t).text for i, t in enumerate(df["twin"]) if isinstance(t, str)} if "twin" in df else {}
-        self.twins: dict[int, list[int]] = dict(zip(twins, _cut(encoder.encode_ids(list(twins.values())), max_tokens))) if twins else {}
+        self.twins: dict[int, list[int]] = dict(zip(twins, cut_ids(encoder.encode_ids(list(twins.values())), max_tokens))) if twins else {}
         """Row -> token ids of its twin text."""
         self.sources = df["source"].astype(str).to_numpy() if "source" in df else np.full(len(df), "")
         self.targets: dict[str, torch.Tensor] = {}
@@ -86,14 +86,14 @@ class ExampleSet:
         return np.array([detect_language(text) for text in self.texts])
 
     def batch(self, rows: list[int]) -> Batch:
-        input_ids, mask = _padded([self.ids[r] for r in rows], self.pad_id)
+        input_ids, mask = padded_ids([self.ids[r] for r in rows], self.pad_id)
         index = torch.tensor(rows)
         batch = Batch(input_ids, mask, {h: t[index] for h, t in self.targets.items()},
                       {h: m[index] for h, m in self.masks.items()}, rows,
                       {h: m[index] for h, m in self.label_masks.items()})
         batch.twin_positions = [i for i, r in enumerate(rows) if r in self.twins]
         if batch.twin_positions:
-            batch.twin_ids, batch.twin_mask = _padded([self.twins[rows[i]] for i in batch.twin_positions], self.pad_id)
+            batch.twin_ids, batch.twin_mask = padded_ids([self.twins[rows[i]] for i in batch.twin_positions], self.pad_id)
         return batch
 
     def batches(self, *, token_budget: int, max_batch_size: int, shuffle: bool, seed: int = 0,
@@ -115,12 +115,12 @@ class ExampleSet:
         return groups
 
 
-def _cut(ids: list[list[int]], max_tokens: int) -> list[list[int]]:
+def cut_ids(ids: list[list[int]], max_tokens: int) -> list[list[int]]:
     """Sequences cut to ``max_tokens`` (keeping the closing token)."""
     return [seq if len(seq) <= max_tokens else seq[: max_tokens - 1] + seq[-1:] for seq in ids]
 
 
-def _padded(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+def padded_ids(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids padded to the longest sequence, and the attention mask."""
     longest = max(len(seq) for seq in sequences)
     input_ids = torch.full((len(sequences), longest), pad_id, dtype=torch.long)

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from emotiq.heads import HeadSpec
 from emotiq.model import EmotiqModel
 from emotiq.training.adapters import add_lora, lora_factors, unload_lora
+from emotiq.training.examples import cut_ids, padded_ids
 
 logger = logging.getLogger(__name__)
 
@@ -53,17 +54,11 @@ def base_copy(model: EmotiqModel) -> EmotiqModel:
 
 
 def _ids(model: EmotiqModel, texts: list[str]) -> list[list[int]]:
-    ids = model.encoder.encode_ids(texts)
-    return [row[: MAX_TOKENS - 1] + row[-1:] if len(row) > MAX_TOKENS else row for row in ids]
+    return cut_ids(model.encoder.encode_ids(texts), MAX_TOKENS)
 
 
 def _pool(model: EmotiqModel, ids: list[list[int]]) -> torch.Tensor:
-    longest = max(len(r) for r in ids)
-    input_ids = torch.full((len(ids), longest), model.encoder.pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), longest), dtype=torch.long)
-    for i, row in enumerate(ids):
-        input_ids[i, : len(row)], mask[i, : len(row)] = torch.tensor(row), 1
-    return model.encoder(input_ids, mask)
+    return model.encoder(*padded_ids(ids, model.encoder.pad_id))
 
 
 def _pairs(labels: list[str], rng: random.Random) -> list[tuple[int, int, float]]:
