@@ -31,6 +31,7 @@ from emotiq.training import finetune_adapt as fa
 from emotiq.training.finetune_data import LabelledRows
 from emotiq.training.finetune_linear import FROZEN_C, LinearFit, Selection, folds, macro_f1, select_and_fit, select_fusion
 from emotiq.training.finetune_train import head_probabilities
+from emotiq.training.metrics import f1_per_class
 
 logger = logging.getLogger(__name__)
 
@@ -358,10 +359,7 @@ def paired_margin(gold: np.ndarray, ours: np.ndarray, theirs: np.ndarray, seed: 
 
 def _macro_f1(gold: np.ndarray, pred: np.ndarray, n_labels: int) -> float:
     """Macro-F1 over the classes present in ``gold`` (as :func:`macro_f1`), from label counts."""
-    hits = np.bincount(gold[gold == pred], minlength=n_labels)
-    true, said = np.bincount(gold, minlength=n_labels), np.bincount(pred, minlength=n_labels)
-    present = true > 0
-    return float((2 * hits[present] / (true[present] + said[present])).mean())
+    return float(f1_per_class(gold, pred, n_labels)[np.unique(gold)].mean())
 
 
 def _best(candidates: list[Candidate], strategy: str) -> Candidate:

@@ -9,13 +9,11 @@ import numpy as np
 
 def f1_per_class(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
     """F1 of each class for single-label predictions (0 where a class never occurs)."""
-    scores = np.zeros(n_classes)
-    for c in range(n_classes):
-        tp = np.sum((y_pred == c) & (y_true == c))
-        fp = np.sum((y_pred == c) & (y_true != c))
-        fn = np.sum((y_pred != c) & (y_true == c))
-        scores[c] = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
-    return scores
+    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    hits = np.bincount(y_true[y_true == y_pred], minlength=n_classes)[:n_classes]
+    # 2tp + fp + fn = (rows of the class) + (rows predicted as it)
+    denom = (np.bincount(y_true, minlength=n_classes) + np.bincount(y_pred, minlength=n_classes))[:n_classes]
+    return np.divide(2.0 * hits, denom, out=np.zeros(n_classes), where=denom > 0)
 
 
 def multilabel_f1(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
