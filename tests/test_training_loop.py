@@ -247,6 +247,22 @@ def test_names_augmentation_gives_each_filled_row_a_twin_with_other_names():
     assert filled["twin"].iloc[0] != filled["text"].iloc[0] and filled["twin"].iloc[0].endswith(" was so rude.")
 
 
+def test_name_swaps_give_rows_that_name_someone_a_twin_with_other_names():
+    from emotiq.training.augment import NAMES, fill_names, swap_names
+
+    rows = pd.DataFrame({"text": ["Harry , you got a nice shop here .", "Ben je thuis?", "thanks @Daan and #Koen",
+                                  "Wim en Fleur zijn blij", "Nothing to swap", "[NAME] was great"]})
+    out = swap_names(fill_names(rows, seed=0), seed=5)
+    twins = out["twin"].tolist()
+    assert out["text"].tolist()[:5] == rows["text"].tolist()[:5]  # the labelled text keeps its names
+    assert twins[0].endswith(", you got a nice shop here .") and not twins[0].startswith("Harry ")
+    assert not any(isinstance(twins[i], str) for i in (1, 2, 4))  # a Dutch verb, a handle and a tag, nothing
+    first, second = twins[3].split(" en ")[0], twins[3].split(" en ")[1].removesuffix(" zijn blij")
+    assert first in NAMES and second in NAMES and first != "Wim" and second != "Fleur"
+    assert twins[5] == fill_names(rows, seed=0)["twin"][5]  # a filled row keeps its twin
+    assert swap_names(rows, seed=5)["twin"].tolist()[3] == twins[3]  # seeded
+
+
 def test_an_anchored_invariance_loss_moves_only_the_twin(model):
     frame = pd.DataFrame({"text": ["Sanne was so rude to me."], "twin": ["sanne was so rdue to me."],
                           "sentiment": [0], "severity": [-1], "emotions": [None]})

@@ -9,6 +9,8 @@ test rows are never changed, so scores stay comparable with published figures.
   ("Sanne from support was great"). Each ``[NAME]`` is filled with a first name drawn
   from a list of Dutch, Flemish, English and other names common in the Netherlands,
   Belgium, the UK and the US, so that names come to carry no emotion or sentiment.
+- ``name_swaps``: rows of any source that mention one of those first names get a
+  twin with other names in their place ("Harry, you got a nice shop here").
 - ``typos``: customers type fast. A share of the rows (:data:`TYPO_SHARE`) gets a twin
   with the slips people make: accents left off ("een" for "één"), all lower case, and
   letters swapped, dropped or doubled in a few words (:func:`misspell`).
@@ -74,6 +76,32 @@ def fill_names(train: pd.DataFrame, seed: int) -> pd.DataFrame:
     return out
 
 
+NOT_ONLY_NAMES = frozenset({"Ben", "Grace", "Iris", "Roos"})
+"""Names in :data:`NAMES` that are also everyday words ("Ben je thuis?", "grace", "iris", "roos"):
+``name_swaps`` leaves them alone."""
+_LISTED = re.compile(r"(?<![\w@#])(" + "|".join(
+    re.escape(n) for n in sorted(set(NAMES) - NOT_ONLY_NAMES, key=len, reverse=True)) + r")(?!\w)")
+
+
+def swap_names(train: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """For rows without a twin whose text names someone from :data:`NAMES` (whole words, as written,
+    not @handles or #tags), a ``twin`` with each such name replaced by another drawn name."""
+    rng = random.Random(seed)
+    out = train.copy()
+    if "twin" not in out:
+        out["twin"] = None
+    twins = out["twin"].tolist()
+    made = 0
+    for i, text in enumerate(out["text"].tolist()):
+        if isinstance(twins[i], str) or not _LISTED.search(text):
+            continue
+        twins[i] = _LISTED.sub(lambda m: rng.choice([n for n in NAMES if n != m.group()]), text)
+        made += 1
+    out["twin"] = twins
+    logger.info("Gave %d training rows that name someone a twin with other names", made)
+    return out
+
+
 TYPO_SHARE = 0.3
 """Share of the training rows without a twin that get a misspelled one."""
 WORD_SLIP = 0.15
@@ -134,7 +162,8 @@ def add_typos(train: pd.DataFrame, seed: int) -> pd.DataFrame:
     return out
 
 
-AUGMENTATIONS: dict[str, Callable[[pd.DataFrame, int], pd.DataFrame]] = {"names": fill_names, "typos": add_typos}
+AUGMENTATIONS: dict[str, Callable[[pd.DataFrame, int], pd.DataFrame]] = {
+    "names": fill_names, "name_swaps": swap_names, "typos": add_typos}
 """Augmentation name -> function of (training rows, seed) giving the rows to train on."""
 
 
