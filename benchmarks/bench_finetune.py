@@ -293,7 +293,7 @@ def report(rows: list[dict[str, Any]], systems: list[str], info: dict[str, Any],
                   *table(part, [s for s in systems if any(r['system'] == s for r in part)])]
         if found := candidates_table(part):
             lines += ["", ("Candidates in `auto`'s search, by macro-F1 on the rows it held out (cross-validation below 2,000 "
-                           "rows); the test split is not used to choose:"), "", *found]
+                           "rows or 10 held-out rows per class); the test split is not used to choose:"), "", *found]
     return "\n".join(lines) + "\n"
 
 

@@ -333,9 +333,11 @@ def test_a_given_eval_set_is_never_fitted_on(split, tmp_path):
 
 
 def test_strategy_and_budget_checks():
-    from emotiq.training.finetune_search import parse_budget
+    from emotiq.training.finetune_search import default_budget, parse_budget
 
     assert parse_budget("15m") == 900 and parse_budget("1h30m") == 5400 and parse_budget("90") == 90 and parse_budget(None) is None
+    assert default_budget(60) == default_budget(500) == 180 and default_budget(7000) == default_budget(70000) == 900
+    assert default_budget(3750) == 540  # half way
     with pytest.raises(InputError, match="must look like"):
         parse_budget("soon")
     with pytest.raises(InputError, match="unknown strategy 'magic'"):
@@ -459,6 +461,13 @@ def test_auto_lets_an_adapted_encoder_win_only_on_enough_held_out_rows():
     assert "fewer than 40 held-out rows" in few[1].note
     assert fs._best(candidates(fs.MIN_HELD_TO_ADAPT), "auto").strategy == "contrastive"
     assert fs._best(candidates(5), "contrastive").strategy == "contrastive"  # asked for by name: kept
+    thin = candidates(200)
+    thin[1].settings["held_out_per_class"] = 200 / 77  # enough rows, but under 3 per class
+    assert fs._best(thin, "auto").strategy == "frozen"
+    fs._mark_unjudged(thin)
+    assert "2.5974 held-out rows per class, fewer than 5" in thin[1].note
+    thin[1].settings["held_out_per_class"] = 5.0
+    assert fs._best(thin, "auto").strategy == "contrastive"
 
 
 def test_a_blend_must_beat_the_best_linear_head_on_the_held_out_rows():
@@ -534,3 +543,24 @@ def test_a_blended_head_reads_both_vector_spaces_and_survives_saving(split, tmp_
     assert "(reads the adapted + model vectors)" in shown
     with pytest.raises(ValueError, match="other vectors"):
         own.install_companion(model, spec, 0.5)
+
+
+def test_linear_heads_are_cross_validated_when_the_held_out_rows_are_few_per_class():
+    from emotiq.heads import HeadSpec
+    from emotiq.training import finetune_search as fs
+    from emotiq.training.finetune_data import LabelledRows
+
+    def scored_on(n_labels: int, rows: int = 2000, held: int = 200) -> str:
+        labels = [f"c{i}" for i in range(n_labels)]
+        names = [labels[i % n_labels] for i in range(rows)]
+        search = fs.Search(model=None, spec=HeadSpec(name="topic", role="custom", kind="softmax", labels=labels), keep={},
+                           train=LabelledRows([f"t{i}" for i in range(rows - held)], names[: rows - held],
+                                              list(range(rows - held)), rows),
+                           held=LabelledRows([f"h{i}" for i in range(held)], names[rows - held:], list(range(held)), rows),
+                           vectors=np.zeros((rows, 4), dtype=np.float32), embed_rate=100.0, deadline=0.0, seed=0,
+                           epochs=1, weights=None, refit_all=True)
+        return search.splits()[1]
+
+    assert scored_on(10) == "200 held-out rows"  # 20 per class
+    assert scored_on(77) == "3-fold cross-validation over 2000 rows"  # 2.6 per class: C would be a coin toss
+    assert scored_on(10, rows=1999) == "3-fold cross-validation over 1999 rows"

@@ -261,7 +261,7 @@ def finetune(train: Any, *, text_column: str = "text", label_column: str = "labe
             of vectors).
             Multi-label tasks and ``adapt`` use ``"frozen"``.
         time_budget: Cap on the whole run, e.g. ``"15m"`` or seconds (default: 3
-            minutes up to 500 rows, growing to 15 minutes at 7,000); strategies that
+            minutes up to 500 rows, growing in a straight line to 15 minutes at 7,000); strategies that
             would not fit are skipped and named in the model card.
         topic_vectors: Let the ``frozen`` and ``hybrid`` heads also read the base
             encoder's vectors (before emotiq's fine-tuning; they keep what a text is

@@ -1,8 +1,9 @@
 """Choosing a fine-tuning strategy by measurement, within a time budget.
 
 Every candidate strategy is scored by macro-F1 on rows it was not fitted on:
-with fewer than :data:`CV_BELOW` rows, by stratified cross-validation for the
-strategies on cached vectors (``frozen``, ``hybrid``); else, and for the
+with fewer than :data:`CV_BELOW` rows, or with fewer than :data:`HELD_PER_CLASS`
+eval rows per class, by stratified cross-validation for the strategies on cached
+vectors (``frozen``, ``hybrid``); else, and for the
 strategies that adapt the encoder (``lora``, ``contrastive``), on the held-out
 eval rows. The best one is installed in the model: a linear head is fitted
 again on all rows when the eval rows were split off the training input (on the
@@ -45,6 +46,10 @@ BLEND_SHARE = 0.5
 logits are brought to the same spread: the two heads' logits averaged, a weighted geometric mean of
 their probabilities."""
 CV_BELOW = 2000
+HELD_PER_CLASS = 10
+"""Fewest eval rows per class on which the linear heads' settings are chosen; below it they are
+cross-validated even on :data:`CV_BELOW` rows or more (a handful of rows per class makes the choice of C a
+coin toss, and these fits take seconds)."""
 FEW_SHOT = 20
 """Rows per class up to which ``auto`` tries contrastive pairs instead of LoRA."""
 TRAIN_COST = 3.0
@@ -53,6 +58,9 @@ MIN_ADAPT_EPOCHS = 1
 MIN_HELD_TO_ADAPT = 40
 """Fewest held-out rows on which an encoder-adapting candidate may win: its score comes from those rows
 alone, and on a handful of rows a lucky draw would beat the cross-validated linear heads."""
+MIN_HELD_PER_CLASS_TO_ADAPT = 5.0
+"""Fewest held-out rows per class, on average, on which an encoder-adapting candidate may win: macro-F1
+averages the classes' F1, and a class seen two or three times moves it in large steps."""
 BOOTSTRAP_DRAWS = 500
 """Resamples of the held-out rows for the standard error of an adapted candidate's margin over the
 best linear head (reported in the card; the choice does not use it: in the fine-tuning benchmark,
@@ -77,9 +85,15 @@ def parse_budget(value: str | float | None) -> float | None:
     return sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
 
 
+BUDGET_POINTS = ((500, 180.0), (7000, 900.0))
+"""(rows, seconds) between which the default budget grows in a straight line (flat outside them)."""
+
+
 def default_budget(rows: int) -> float:
-    """The search budget when none is given: 3 minutes up to 500 rows, growing to 15 minutes at 7,000."""
-    return float(min(900.0, max(180.0, 0.125 * rows)))
+    """The search budget when none is given: 3 minutes up to 500 rows, growing in a straight line to
+    15 minutes at 7,000 rows (and no more above)."""
+    (low, short), (high, long) = BUDGET_POINTS
+    return float(np.interp(rows, [low, high], [short, long]))
 
 
 @dataclass
@@ -149,7 +163,7 @@ class Search:
         """Cross-validation folds over the rows the final head may be fitted on (all rows when they
         are refitted together, else the training rows), or the eval rows as one held-out split."""
         rows = len(self.texts)
-        if rows < CV_BELOW:
+        if rows < CV_BELOW or rows - self.n_train < HELD_PER_CLASS * len(self.spec.labels):
             pool = rows if self.refit_all else self.n_train
             found = folds(self.gold[:pool], self.seed)
             return found, f"{len(found)}-fold cross-validation over {pool} rows"
@@ -247,7 +261,7 @@ def _adapted(search: Search, objective: str) -> Candidate:
                                 "head": {k: v.clone() for k, v in student.heads[spec.name].state_dict().items()}}
     return Candidate(objective, "scored", round(macro_f1(search.gold[held], logits), 4), f"{len(held)} held-out rows",
                      settings={"rank": fa.RANK, "alpha": fa.ALPHA, "epochs": epochs, "steps": run.steps, "vectors": "adapted",
-                               "held_out_rows": len(held)},
+                               **_held_out(len(held), len(spec.labels))},
                      note=run.note)
 
 
@@ -269,7 +283,12 @@ def _blend(search: Search) -> Candidate:
     return Candidate("blend", "scored", round(macro_f1(search.gold[held], logits), 4), adapted.scored_on,
                      settings={"of": [adapted.strategy, partner.strategy], "linear_share": BLEND_SHARE,
                                "logit_scales": [round(x, 4) for x in shares],
-                               "vectors": f"adapted + {partner.settings['vectors']}", "held_out_rows": len(held)})
+                               "vectors": f"adapted + {partner.settings['vectors']}",
+                               **_held_out(len(held), len(search.spec.labels))})
+
+
+def _held_out(rows: int, labels: int) -> dict[str, float]:
+    return {"held_out_rows": rows, "held_out_per_class": round(rows / max(labels, 1), 2)}
 
 
 def _spread(logits: np.ndarray) -> float:
@@ -327,8 +346,18 @@ def run_search(search: Search, strategy: str) -> Candidate:
 def _mark_unjudged(candidates: list[Candidate]) -> None:
     """Note on the encoder-adapting candidates scored on too few held-out rows that they may not win."""
     for c in candidates:
-        if c.strategy not in LINEAR and c.status == "scored" and c.settings.get("held_out_rows", 0) < MIN_HELD_TO_ADAPT:
-            c.note = "; ".join(filter(None, [c.note, f"not chosen: fewer than {MIN_HELD_TO_ADAPT} held-out rows to judge it on"]))
+        if c.strategy not in LINEAR and c.status == "scored" and (why := _too_few_held(c)):
+            c.note = "; ".join(filter(None, [c.note, f"not chosen: {why} to judge it on"]))
+
+
+def _too_few_held(c: Candidate) -> str:
+    """Why the held-out rows are too few for ``c`` to win (empty: enough)."""
+    rows, per_class = c.settings.get("held_out_rows", 0), c.settings.get("held_out_per_class", float("inf"))
+    if rows < MIN_HELD_TO_ADAPT:
+        return f"fewer than {MIN_HELD_TO_ADAPT} held-out rows"
+    if per_class < MIN_HELD_PER_CLASS_TO_ADAPT:
+        return f"{per_class:g} held-out rows per class, fewer than {MIN_HELD_PER_CLASS_TO_ADAPT:g}"
+    return ""
 
 
 def add_margins(candidates: list[Candidate], held_logits: dict[str, np.ndarray], gold: np.ndarray, seed: int) -> None:
@@ -372,7 +401,7 @@ def _best(candidates: list[Candidate], strategy: str) -> Candidate:
                        strategy, next(c.note for c in candidates if c.strategy == strategy))
         return next(c for c in candidates if c.strategy == "frozen")
     best = max((c for c in scored if c.strategy in LINEAR), key=lambda c: c.score or 0.0)
-    adapted = [c for c in scored if c.strategy not in LINEAR and c.settings.get("held_out_rows", 0) >= MIN_HELD_TO_ADAPT]
+    adapted = [c for c in scored if c.strategy not in LINEAR and not _too_few_held(c)]
     # the adapted candidates are scored on the held-out rows: they must beat the best linear one there too
     return max([best, *(c for c in adapted if (c.score or 0.0) > best.settings.get("held_out_score", best.score or 0.0))],
                key=lambda c: c.score or 0.0)
