@@ -76,6 +76,15 @@ def fill_names(train: pd.DataFrame, seed: int) -> pd.DataFrame:
     return out
 
 
+def _twin_column(train: pd.DataFrame) -> tuple[pd.DataFrame, list[object]]:
+    """A copy of ``train`` with a ``twin`` column (None where no augmentation gave one yet), and that
+    column as a list to fill in (a str marks a row that has its twin)."""
+    out = train.copy()
+    if "twin" not in out:
+        out["twin"] = None
+    return out, out["twin"].tolist()
+
+
 NOT_ONLY_NAMES = frozenset({"Ben", "Grace", "Iris", "Roos"})
 """Names in :data:`NAMES` that are also everyday words ("Ben je thuis?", "grace", "iris", "roos"):
 ``name_swaps`` leaves them alone."""
@@ -87,10 +96,7 @@ def swap_names(train: pd.DataFrame, seed: int) -> pd.DataFrame:
     """For rows without a twin whose text names someone from :data:`NAMES` (whole words, as written,
     not @handles or #tags), a ``twin`` with each such name replaced by another drawn name."""
     rng = random.Random(seed)
-    out = train.copy()
-    if "twin" not in out:
-        out["twin"] = None
-    twins = out["twin"].tolist()
+    out, twins = _twin_column(train)
     made = 0
     for i, text in enumerate(out["text"].tolist()):
         if isinstance(twins[i], str) or not _LISTED.search(text):
@@ -144,12 +150,9 @@ def misspell(text: str, rng: random.Random) -> str:
 def add_typos(train: pd.DataFrame, seed: int) -> pd.DataFrame:
     """A misspelled twin (:func:`misspell`) for a seeded :data:`TYPO_SHARE` of the rows that have none."""
     rng = random.Random(seed)
-    out = train.copy()
-    if "twin" not in out:
-        out["twin"] = None
-    free = [i for i, twin in enumerate(out["twin"]) if not isinstance(twin, str)]
+    out, twins = _twin_column(train)
+    free = [i for i, twin in enumerate(twins) if not isinstance(twin, str)]
     chosen = sorted(rng.sample(free, round(TYPO_SHARE * len(free))))
-    twins = out["twin"].tolist()
     texts = out["text"].tolist()
     made = 0
     for i in chosen:
