@@ -564,3 +564,34 @@ def test_linear_heads_are_cross_validated_when_the_held_out_rows_are_few_per_cla
     assert scored_on(10) == "200 held-out rows"  # 20 per class
     assert scored_on(77) == "3-fold cross-validation over 2000 rows"  # 2.6 per class: C would be a coin toss
     assert scored_on(10, rows=1999) == "3-fold cross-validation over 1999 rows"
+
+
+def test_adaptation_plans_whole_epochs_from_its_measured_step_time():
+    from emotiq.training.finetune_adapt import PLAN_SHARE, _planned_steps
+
+    left = 100.0 / PLAN_SHARE  # seconds in which the plan may fill 100 one-second steps
+    assert _planned_steps(6, 10, 6, 1.0, left) == (60, "")  # every asked epoch fits
+    assert _planned_steps(6, 10, 6, 1.0, 0.3 * left) == (30, "3 of 6 epochs fitted the time budget")  # 36 fit: 3 whole epochs
+    steps, note = _planned_steps(6, 10, 6, 1.0, 0.02 * left)  # not one epoch: the steps that fit
+    assert steps == 8 and "under one epoch" in note
+
+
+@pytest.mark.slow
+def test_adaptation_runs_its_planned_steps_and_ends_at_a_learning_rate_of_zero(feedback, model, monkeypatch):
+    import torch
+
+    from emotiq.training import finetune_adapt as fa
+    from emotiq.training.finetune import _new_head
+
+    rows = feedback.groupby("label").head(4)
+    texts, labels = rows["text"].tolist(), rows["label"].tolist()
+    student = fa.base_copy(model)
+    spec = _new_head(student, "topic", sorted(set(labels)), False, 0)
+    monkeypatch.setattr(fa, "BATCH", 2)
+    rates = []
+    step = torch.optim.AdamW.step
+    monkeypatch.setattr(torch.optim.AdamW, "step", lambda self, *a, **k: (rates.append(self.param_groups[0]["lr"]), step(self, *a, **k))[1])
+    run = fa.adapt(student, spec, "lora", texts, labels, seconds=600, epochs=3, seed=0)
+    per_epoch = -(-len(texts) // 2)
+    assert run.steps == 3 * per_epoch and run.epochs == 3.0 and run.note == ""
+    assert max(rates) == pytest.approx(fa.LR) and rates[0] < fa.LR and rates[-1] < fa.LR / per_epoch  # warm-up, then decay

@@ -31,18 +31,28 @@ from emotiq.heads import HeadSpec
 from emotiq.model import EmotiqModel
 from emotiq.training.adapters import add_lora, lora_factors, unload_lora
 from emotiq.training.examples import cut_ids, padded_ids
+from emotiq.training.loop import bf16_autocast
 
 logger = logging.getLogger(__name__)
 
 RANK, ALPHA, LR, BATCH, MAX_TOKENS = 8, 16.0, 5e-4, 16, 64
+WARMUP = 0.1
+"""Share of the planned steps over which the learning rate rises to :data:`LR`; it then falls linearly
+to 0 at the last planned step."""
+MEASURED_STEPS = 5
+"""Steps (after the first) timed to plan how many whole epochs fit in the time budget; the plan is
+checked again at the end of each epoch, on the time of all steps so far, and shortened if needed."""
+PLAN_SHARE = 0.9
+"""Share of the time left that a plan may fill: steps vary in length with their texts."""
 
 
 @dataclass
 class AdaptRun:
-    """What the adaptation did: steps, seconds, and why it stopped early."""
+    """What the adaptation did: steps, epochs, seconds, and why it ran fewer epochs than asked."""
 
     objective: str
     steps: int = 0
+    epochs: float = 0.0
     seconds: float = 0.0
     note: str = ""
 
@@ -90,9 +100,29 @@ def _step_loss(model: EmotiqModel, spec: HeadSpec, objective: str, batch: list[A
     return F.cross_entropy(model.heads[spec.name](pooled), gold[batch], weight=weights)
 
 
+def _planned_steps(epochs: int, per_epoch: int, done: int, per_step: float, left: float) -> tuple[int, str]:
+    """Steps to run in all, ``done`` included: as many whole epochs as fit in the ``left`` seconds at
+    ``per_step`` seconds a step (at most ``epochs``), else the steps that fit; and a note when the time
+    budget shortened the plan."""
+    fit = done + int(PLAN_SHARE * left / per_step)
+    whole = min(epochs, fit // per_epoch)
+    if whole == epochs:
+        return epochs * per_epoch, ""
+    if whole >= 1:
+        return whole * per_epoch, f"{whole} of {epochs} epochs fitted the time budget"
+    return max(done, fit), f"{max(done, fit)} steps (under one epoch) fitted the time budget"
+
+
 def adapt(model: EmotiqModel, spec: HeadSpec, objective: str, texts: list[str], labels: list[str],
           *, seconds: float, epochs: int, seed: int, weights: list[float] | None = None) -> AdaptRun:
-    """Train LoRA factors (and, for ``lora``, the head) for at most ``seconds``; the LoRA layers stay in place."""
+    """Train LoRA factors (and, for ``lora``, the head) for at most ``seconds``; the LoRA layers stay in place.
+
+    The steps are planned in whole epochs (the most that fit after timing the first :data:`MEASURED_STEPS`,
+    checked again after each epoch), so the run's length does not follow the host's speed from one moment
+    to the next; the learning rate
+    warms up over :data:`WARMUP` of the plan and falls linearly to 0 at its end. bf16 autocast where the
+    CPU computes bf16 natively. The clock only stops a run that the plan misjudged.
+    """
     start, run = time.perf_counter(), AdaptRun(objective)
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -105,26 +135,46 @@ def adapt(model: EmotiqModel, spec: HeadSpec, objective: str, texts: list[str], 
     ids = _ids(model, texts)
     gold = torch.tensor([spec.labels.index(label) for label in labels])
     class_weights = torch.tensor(weights) if weights else None
+    per_epoch = -(-(2 * len(texts) if objective == "contrastive" else len(texts)) // BATCH)
+    plan = {"total": max(1, epochs * per_epoch)}  # fixed after the measured steps
+
+    def factor(step: int) -> float:
+        total = plan["total"]
+        warmup = max(1, round(WARMUP * total))
+        return (step + 1) / warmup if step < warmup else max(0.0, (total - step) / max(total - warmup, 1))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    deadline = start + seconds
     model.encoder.train()
     model.heads.eval()
-    step_seconds = 0.0
+    timed_from = 0.0
     for _ in range(epochs):
         units: list[Any] = _pairs(labels, rng) if objective == "contrastive" else rng.sample(range(len(texts)), len(texts))
         for first in range(0, len(units), BATCH):
-            if time.perf_counter() - start + step_seconds > seconds:
-                run.note = f"stopped by the time budget after {run.steps} steps"
+            if run.steps >= plan["total"]:
                 break
-            step_start = time.perf_counter()
-            loss = _step_loss(model, spec, objective, units[first : first + BATCH], ids, gold, class_weights)
+            if time.perf_counter() > deadline:
+                run.note = f"stopped by the time budget after {run.steps} of {plan['total']} planned steps"
+                break
+            with bf16_autocast():
+                loss = _step_loss(model, spec, objective, units[first : first + BATCH], ids, gold, class_weights)
             optimizer.zero_grad()
-            loss.backward()
+            loss.float().backward()
             optimizer.step()
             run.steps += 1
-            step_seconds = max(step_seconds, time.perf_counter() - step_start)
+            if run.steps == 1:  # the first step pays one-off costs: timing starts after it
+                timed_from = time.perf_counter()
+            elif run.steps == 1 + MEASURED_STEPS or (run.steps > 1 + MEASURED_STEPS and run.steps % per_epoch == 0):
+                now = time.perf_counter()
+                total, note = _planned_steps(epochs, per_epoch, run.steps, (now - timed_from) / (run.steps - 1), deadline - now)
+                if total < plan["total"]:
+                    plan["total"], run.note = total, note
+            scheduler.step()
         else:
             continue
         break
     model.encoder.eval()
+    run.epochs = round(run.steps / per_epoch, 2)
     run.seconds = round(time.perf_counter() - start, 1)
     return run
 

@@ -52,8 +52,10 @@ cross-validated even on :data:`CV_BELOW` rows or more (a handful of rows per cla
 coin toss, and these fits take seconds)."""
 FEW_SHOT = 20
 """Rows per class up to which ``auto`` tries contrastive pairs instead of LoRA."""
-TRAIN_COST = 3.0
-"""Encoder forward+backward per text, in units of one inference forward (measured when embedding)."""
+TRAIN_COST = 10.0
+"""Seconds of a LoRA training pass over one text, in units of one inference pass (the rate measured
+when embedding): about 9 with bf16 autocast on a 2-core AVX-512 BF16 host, 18 in fp32, against the
+warm bf16 engine. Only decides whether one epoch fits; the adaptation times its own steps."""
 MIN_ADAPT_EPOCHS = 1
 MIN_HELD_TO_ADAPT = 40
 """Fewest held-out rows on which an encoder-adapting candidate may win: its score comes from those rows
@@ -225,7 +227,7 @@ def _adapted(search: Search, objective: str) -> Candidate:
         return Candidate(objective, note=f"the model's task adapter already serves {', '.join(readers)}; "
                                          "fine-tune from a model without one to adapt the encoder again")
     n, rate = search.n_train, search.embed_rate
-    passes = 2 if objective == "contrastive" else 1  # two texts per row (one pair each way)
+    passes = 4 if objective == "contrastive" else 1  # two pairs of two texts per row
     per_epoch = TRAIN_COST * passes * n / rate
     needed = MIN_ADAPT_EPOCHS * per_epoch + len(search.texts) / rate
     if needed > search.left():
@@ -242,9 +244,8 @@ def _adapted(search: Search, objective: str) -> Candidate:
             base = student.embed(search.train.texts)
         LinearFit.fit(base, search.train.texts, search.gold[train], len(spec.labels), hybrid=False, c=FROZEN_C,
                       seed=search.seed).install(student, student.heads[spec.name].spec)
-    epochs = max(MIN_ADAPT_EPOCHS, min(search.epochs, int((search.left() - len(search.texts) / rate) // per_epoch)))
-    run = fa.adapt(student, spec, objective, search.train.texts, search.train.labels,
-                   seconds=search.left() - 1.5 * len(search.texts) / rate, epochs=epochs, seed=search.seed, weights=search.weights)
+    run = fa.adapt(student, spec, objective, search.train.texts, search.train.labels, seconds=search.left() - 1.5 * len(search.texts) / rate,
+                   epochs=search.epochs, seed=search.seed, weights=search.weights)
     factors = fa.merge(student)
     vectors = student.embed(search.texts)
     if objective == "contrastive":
@@ -260,7 +261,7 @@ def _adapted(search: Search, objective: str) -> Candidate:
     search.fitted[objective] = {"student": student, "factors": factors, "linear": fitted,
                                 "head": {k: v.clone() for k, v in student.heads[spec.name].state_dict().items()}}
     return Candidate(objective, "scored", round(macro_f1(search.gold[held], logits), 4), f"{len(held)} held-out rows",
-                     settings={"rank": fa.RANK, "alpha": fa.ALPHA, "epochs": epochs, "steps": run.steps, "vectors": "adapted",
+                     settings={"rank": fa.RANK, "alpha": fa.ALPHA, "epochs": run.epochs, "steps": run.steps, "vectors": "adapted",
                                **_held_out(len(held), len(spec.labels))},
                      note=run.note)
 

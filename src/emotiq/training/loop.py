@@ -125,12 +125,12 @@ def trainable_parameter_names(model: EmotiqModel, n_layers: int) -> list[str]:
     return names
 
 
-def _autocast(settings: LoopSettings) -> Any:
-    """bf16 autocast when ``settings.bf16`` asks for it and the CPU computes bf16 natively (else it is
-    emulated, several times slower than fp32)."""
+def bf16_autocast(enabled: bool = True) -> Any:
+    """bf16 autocast when ``enabled`` and the CPU computes bf16 natively (else it is emulated, several
+    times slower than fp32, and the context does nothing)."""
     from emotiq.engine.precision import cpu_has_fast_bf16
 
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.bf16 and cpu_has_fast_bf16())
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled and cpu_has_fast_bf16())
 
 
 def positive_weights(data: ExampleSet, name: str) -> torch.Tensor:
@@ -157,7 +157,7 @@ def sigmoid_loss(logits: torch.Tensor, target: torch.Tensor, known: torch.Tensor
 def batch_losses(model: EmotiqModel, batch: Batch, heads: list[str], settings: LoopSettings,
                  pos_weights: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """Masked loss of each head on ``batch`` (heads without labels in it are left out)."""
-    with _autocast(settings):
+    with bf16_autocast(settings.bf16):
         pooled = model.encoder(batch.input_ids, batch.attention_mask)
         logits = model.heads(pooled.float(), heads)
     losses = {}
@@ -185,7 +185,7 @@ def invariance_loss(model: EmotiqModel, batch: Batch, logits: dict[str, torch.Te
                     settings: LoopSettings) -> torch.Tensor:
     """Mean over heads of the squared difference between the probabilities of the batch's rows that
     have a twin and their twins' (summed over labels, averaged over rows)."""
-    with _autocast(settings):
+    with bf16_autocast(settings.bf16):
         twin_logits = model.heads(model.encoder(batch.twin_ids, batch.twin_mask).float(), heads)
     rows = torch.tensor(batch.twin_positions)
     terms = []
@@ -205,7 +205,7 @@ def predict_logits(model: EmotiqModel, data: ExampleSet, heads: list[str], setti
     out = {name: torch.zeros((len(data), len(model.heads[name].spec.labels))) for name in heads}
     for rows in data.batches(token_budget=settings.token_budget * 2, max_batch_size=256, shuffle=False):
         batch = data.batch(rows)
-        with _autocast(settings):
+        with bf16_autocast(settings.bf16):
             logits = model.heads(model.encoder(batch.input_ids, batch.attention_mask).float(), heads)
         for name in heads:
             out[name][torch.tensor(rows)] = logits[name].float()
