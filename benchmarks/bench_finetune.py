@@ -324,7 +324,9 @@ def main(argv: list[str] | None = None) -> None:
     systems = [s.strip() for s in args.strategies.split(",") if s.strip()] + [b.strip() for b in args.baselines.split(",") if b.strip()]
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=1)  # the baselines' small BLAS calls: extra threads only contend on a shared machine
+    # the baselines' small BLAS calls: extra threads only contend on a shared machine (torch's OpenMP threads,
+    # which run the encoder, are left as they are)
+    threadpool_limits(limits=1, user_api="blas")
     vectors = Vectors(emotiq.load())
     vectors.install()
     start = time.perf_counter()
