@@ -566,6 +566,35 @@ def test_linear_heads_are_cross_validated_when_the_held_out_rows_are_few_per_cla
     assert scored_on(10, rows=1999) == "3-fold cross-validation over 1999 rows"
 
 
+def test_lora_keeps_its_trained_head_unless_a_linear_head_on_the_adapted_vectors_scores_higher_held_out():
+    from emotiq.heads import HeadSpec
+    from emotiq.training import finetune_search as fs
+    from emotiq.training.finetune_data import LabelledRows
+
+    rng = np.random.default_rng(0)
+    labels, rows, held = ["a", "b", "c"], 120, 40
+    gold = np.arange(rows) % 3
+    vectors = rng.normal(size=(rows, 8)).astype(np.float32)
+    vectors[np.arange(rows), gold] += 4.0  # the adapted vectors separate the classes
+    names = [labels[g] for g in gold]
+    search = fs.Search(model=None, spec=HeadSpec(name="topic", role="custom", kind="softmax", labels=labels), keep={},
+                       train=LabelledRows([f"t{i}" for i in range(rows - held)], names[: rows - held], list(range(rows - held)), rows),
+                       held=LabelledRows([f"h{i}" for i in range(held)], names[rows - held:], list(range(held)), rows),
+                       vectors=vectors, embed_rate=100.0, deadline=float("inf"), seed=0, epochs=1, weights=None, refit_all=True)
+    muddled = rng.normal(size=(held, 3)).astype(np.float32)  # a trained head that learned little
+    fitted, logits, settings = fs._head_on_adapted(search, vectors, muddled)
+    assert fitted is not None and fitted.space == "adapted" and settings["fitted_on"] == "all 120 rows"
+    assert settings["linear_head_held_out_score"] == 1.0 > settings["trained_head_held_out_score"]
+    assert fs.macro_f1(gold[rows - held:], logits) == 1.0  # scored by the fit on the training rows alone
+    search.fitted["lora"] = {"linear": fitted}
+    assert fs.refitted_on_all_rows(search, "lora")
+    perfect = np.eye(3, dtype=np.float32)[gold[rows - held:]] * 5.0  # a trained head that ties is kept
+    fitted, logits, settings = fs._head_on_adapted(search, vectors, perfect)
+    assert fitted is None and logits is perfect and settings["head"] == "trained with the encoder"
+    search.fitted["lora"] = {"linear": None}
+    assert not fs.refitted_on_all_rows(search, "lora") and fs.refitted_on_all_rows(search, "hybrid")
+
+
 def test_adaptation_plans_whole_epochs_from_its_measured_step_time():
     from emotiq.training.finetune_adapt import PLAN_SHARE, _planned_steps
 

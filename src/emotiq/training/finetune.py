@@ -211,7 +211,7 @@ def _search_train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec],
         "record": {"strategy": best.strategy, "requested_strategy": strategy, "time_budget_s": round(budget, 1),
                    "candidates": fs.record(search.candidates), "class_weights": weights,
                    "temperature": round(spec.temperature, 4), "encoder_trained": not linear,
-                   "refit_on_all_rows": refit_all and linear, "vectors": " + ".join(model.heads[spec.name].spec.spaces)},
+                   "refit_on_all_rows": fs.refitted_on_all_rows(search, best.strategy), "vectors": " + ".join(model.heads[spec.name].spec.spaces)},
     }
 
 

@@ -253,17 +253,38 @@ def _adapted(search: Search, objective: str) -> Candidate:
                                seed=search.seed, space="adapted")
         logits = fitted.logits(vectors[held], search.held.texts)
     else:
-        fitted = None
         student.heads.eval()
         with torch.inference_mode():
-            logits = student.heads[spec.name](torch.from_numpy(np.asarray(vectors[held], dtype=np.float32))).float().numpy()
+            joint = student.heads[spec.name](torch.from_numpy(np.asarray(vectors[held], dtype=np.float32))).float().numpy()
+        fitted, logits, head = _head_on_adapted(search, vectors, joint)
     search.held_logits[objective] = np.asarray(logits, dtype=np.float32)
     search.fitted[objective] = {"student": student, "factors": factors, "linear": fitted,
                                 "head": {k: v.clone() for k, v in student.heads[spec.name].state_dict().items()}}
     return Candidate(objective, "scored", round(macro_f1(search.gold[held], logits), 4), f"{len(held)} held-out rows",
                      settings={"rank": fa.RANK, "alpha": fa.ALPHA, "epochs": run.epochs, "steps": run.steps, "vectors": "adapted",
-                               **_held_out(len(held), len(spec.labels))},
+                               **(head if objective == "lora" else {}), **_held_out(len(held), len(spec.labels))},
                      note=run.note)
+
+
+def _head_on_adapted(search: Search, vectors: np.ndarray, joint: np.ndarray) -> tuple[LinearFit | None, np.ndarray, dict[str, Any]]:
+    """The head trained with the LoRA factors, or a linear head on the adapted vectors if one scores higher on
+    the held-out rows (its C chosen there, fitted on the training rows, then again on all rows when they
+    are refitted together): the head trained along with the encoder has seen the training rows' vectors
+    only while they moved, and a linear head fitted once they are fixed often separates the classes better.
+
+    Returns the linear head to install (None: keep the trained one), the held-out logits it is scored by,
+    and what was chosen for the candidate's settings."""
+    n, texts, gold, n_labels = search.n_train, search.texts, search.gold, len(search.spec.labels)
+    train, held = np.arange(n), np.arange(n, len(texts))
+    joint_score = macro_f1(gold[held], joint)
+    chosen = select_and_fit(vectors, texts, gold, n_labels, splits=[(train, held)], seed=search.seed, deadline=search.deadline)
+    scores = {"trained_head_held_out_score": round(joint_score, 4), "linear_head_held_out_score": round(chosen.score, 4)}
+    if chosen.score <= joint_score:
+        return None, joint, {"head": "trained with the encoder", **scores}
+    rows = np.arange(len(texts)) if search.refit_all else train
+    fitted = chosen.fit(vectors[rows], [texts[i] for i in rows], gold[rows], n_labels, seed=search.seed, space="adapted")
+    return fitted, chosen.logits[held], {"head": f"linear on the adapted vectors (C={chosen.c:g})", **scores,
+                                         **({"fitted_on": f"all {len(rows)} rows"} if search.refit_all else {})}
 
 
 def _blend(search: Search) -> Candidate:
@@ -406,6 +427,15 @@ def _best(candidates: list[Candidate], strategy: str) -> Candidate:
     # the adapted candidates are scored on the held-out rows: they must beat the best linear one there too
     return max([best, *(c for c in adapted if (c.score or 0.0) > best.settings.get("held_out_score", best.score or 0.0))],
                key=lambda c: c.score or 0.0)
+
+
+def refitted_on_all_rows(search: Search, name: str) -> bool:
+    """Whether the installed head ``name``, or its linear part, was fitted again on the eval rows too."""
+    if not search.refit_all:
+        return False
+    if name == "lora":
+        return search.fitted[name]["linear"] is not None
+    return name in LINEAR or name == "blend"
 
 
 def _install(search: Search, name: str) -> None:
