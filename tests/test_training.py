@@ -87,6 +87,12 @@ def test_recalibrate_refits_thresholds_in_place_and_records_beta(tmp_path):
     _, loose = recalibrate(folder, settings)
     assert sum(c.predicted for c in precise) < sum(c.predicted for c in loose)
     assert [c.gold for c in precise] == [c.gold for c in loose]
+    refit = CliRunner().invoke(app, ["recalibrate", "-m", str(folder), "--refit-heads", "--data-root", str(DATA_ROOT)])
+    assert refit.exit_code == 0, refit.output
+    assert "sentiment: dev macro-F1" in refit.output and "complaint: dev macro-F1" in refit.output
+    config, _, _ = read_folder(folder)
+    assert [r["head"] for r in config.training["head_refit"]] == ["sentiment", "complaint"]  # not the sigmoid head
+    assert json.loads((folder / "train_config.json").read_text())["loop"]["refit_heads"] is True
 
 
 def test_names_augmentation_fills_placeholders_in_training_rows_only():

@@ -266,13 +266,19 @@ def recalibrate(
     config: Annotated[Path | None, typer.Option(help="Training config naming the dev splits (default: the model's).")] = None,
     data_root: Annotated[Path | None, typer.Option(help="Folder with the labelled sets.")] = None,
     threshold_beta: Annotated[float | None, typer.Option(help="F-beta the emotion thresholds maximise (below 1 favours precision).")] = None,
+    refit_heads: Annotated[bool, typer.Option("--refit-heads", help="First refit the linear softmax heads on the training rows' "
+                                              "vectors; a refit is kept only if it scores higher on dev.")] = False,
 ) -> None:
     """Refit temperatures and emotion thresholds on the dev splits, without training again."""
     from emotiq.training.recalibrate import recalibrate as refit
 
     settings = _model_recipe(model, config, data_root)
     settings.loop.threshold_beta = threshold_beta if threshold_beta is not None else settings.loop.threshold_beta
-    _, counts = refit(model, settings)
+    settings.loop.refit_heads = refit_heads  # a recipe that trained with a refit does not refit again here
+    fitted, counts = refit(model, settings)
+    for r in fitted.config.training.get("head_refit", []) if refit_heads else []:
+        typer.echo(f"{r['head']}: dev macro-F1 {r['trained_dev']:.4f} trained, {r['refit_dev']:.4f} refitted (C={r['c']:g}): "
+                   f"{'refitted head kept' if r['kept'] else 'trained head kept'}")
     typer.echo(f"refitted {model} (threshold_beta {settings.loop.threshold_beta:g}); emotions per dev text, predicted / gold:")
     for c in counts:
         typer.echo(f"  {c.source:<24} {c.predicted:5.2f} / {c.gold:5.2f}  ({c.ratio - 1:+.0%}, {c.rows} rows)")

@@ -67,13 +67,7 @@ class LinearFit:
         with threadpool_limits(limits=1), warnings.catch_warnings():  # small BLAS calls: extra threads only contend
             warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")  # few rows per label
             model = _logistic(c, seed).fit(_design(vectors, texts, scale, lexical), gold)
-        weight = np.zeros((n_labels, model.coef_.shape[1]), dtype=np.float32)
-        bias = np.full(n_labels, -30.0, dtype=np.float32)  # a class absent from these rows is never predicted
-        if len(model.classes_) == 2:  # binary: scikit-learn keeps one row; as softmax logits it is [0, w]
-            weight[model.classes_[1]], bias[model.classes_[1]] = model.coef_[0], model.intercept_[0]
-            bias[model.classes_[0]] = 0.0
-        else:
-            weight[model.classes_], bias[model.classes_] = model.coef_, model.intercept_
+        weight, bias = softmax_layer(model, n_labels)
         return cls(weight, bias, scale, lexical, c, space)
 
     @classmethod
@@ -131,6 +125,19 @@ class LinearFit:
         weight = np.ascontiguousarray(share * self.weight[:, dim:], dtype=np.float32)
         model.lexical[spec.name] = LexicalHead(self.lexical, torch.from_numpy(weight))
         spec.extra["lexical"] = self.lexical.kind
+
+
+def softmax_layer(model: Any, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fitted scikit-learn logistic regression as the weight and bias of a softmax layer over
+    ``n_labels`` classes (a class absent from its rows gets a bias that never wins)."""
+    weight = np.zeros((n_labels, model.coef_.shape[1]), dtype=np.float32)
+    bias = np.full(n_labels, -30.0, dtype=np.float32)
+    if len(model.classes_) == 2:  # binary: scikit-learn keeps one row; as softmax logits it is [0, w]
+        weight[model.classes_[1]], bias[model.classes_[1]] = model.coef_[0], model.intercept_[0]
+        bias[model.classes_[0]] = 0.0
+    else:
+        weight[model.classes_], bias[model.classes_] = model.coef_, model.intercept_
+    return weight, bias
 
 
 def _design(vectors: np.ndarray, texts: list[str], scale: float, lexical: TfidfFeatures | None) -> Any:

@@ -89,6 +89,9 @@ class LoopSettings:
     labelled row anchors the pair, as in consistency training); False: both move."""
     checkpoint_minutes: float = 10.0
     """With a checkpoint folder: write a checkpoint at least this often (and after every epoch)."""
+    refit_heads: bool = False
+    """After training, refit the linear softmax heads by logistic regression on the final pooled vectors
+    of all training rows, keeping a refit only if it scores higher on dev (:mod:`emotiq.training.head_refit`)."""
 
 
 def trainable_encoder(model: EmotiqModel, settings: LoopSettings) -> list[str]:
@@ -198,18 +201,31 @@ def invariance_loss(model: EmotiqModel, batch: Batch, logits: dict[str, torch.Te
 
 
 @torch.inference_mode()
-def predict_logits(model: EmotiqModel, data: ExampleSet, heads: list[str], settings: LoopSettings) -> dict[str, torch.Tensor]:
-    """Logits of ``heads`` for every row of ``data``, in row order."""
+def pooled_vectors(model: EmotiqModel, data: ExampleSet, settings: LoopSettings) -> torch.Tensor:
+    """The encoder's pooled vector of every row of ``data`` ([rows, hidden], fp32, in row order)."""
     model.encoder.eval()
-    model.heads.eval()
-    out = {name: torch.zeros((len(data), len(model.heads[name].spec.labels))) for name in heads}
+    out: torch.Tensor | None = None
     for rows in data.batches(token_budget=settings.token_budget * 2, max_batch_size=256, shuffle=False):
         batch = data.batch(rows)
         with bf16_autocast(settings.bf16):
-            logits = model.heads(model.encoder(batch.input_ids, batch.attention_mask).float(), heads)
-        for name in heads:
-            out[name][torch.tensor(rows)] = logits[name].float()
-    return out
+            pooled = model.encoder(batch.input_ids, batch.attention_mask).float()
+        out = torch.zeros((len(data), pooled.shape[-1])) if out is None else out
+        out[torch.tensor(rows)] = pooled
+    return out if out is not None else torch.zeros((0, getattr(model.encoder, "hidden_size", 0)))
+
+
+@torch.inference_mode()
+def head_logits(model: EmotiqModel, vectors: torch.Tensor, heads: list[str], settings: LoopSettings) -> dict[str, torch.Tensor]:
+    """Logits of ``heads`` from pooled ``vectors`` (as :func:`pooled_vectors` gives them)."""
+    model.heads.eval()
+    with bf16_autocast(settings.bf16):
+        logits = model.heads(vectors, heads)
+    return {name: logits[name].float() for name in heads}
+
+
+def predict_logits(model: EmotiqModel, data: ExampleSet, heads: list[str], settings: LoopSettings) -> dict[str, torch.Tensor]:
+    """Logits of ``heads`` for every row of ``data``, in row order."""
+    return head_logits(model, pooled_vectors(model, data, settings), heads, settings)
 
 
 def known_labels(data: ExampleSet, name: str) -> torch.Tensor:
@@ -292,6 +308,14 @@ def _frozen_layers_eval(model: EmotiqModel, n_layers: int) -> None:
         layer.eval()
 
 
+def source_shares(sources: np.ndarray, settings: LoopSettings) -> dict[str, float]:
+    """Each source's share of the training draw: ``rows ** sampling_power * source_weights[source]``,
+    normalised to sum to 1 (sources in sorted order)."""
+    names, counts = np.unique(sources, return_counts=True)
+    weights = np.array([c ** settings.sampling_power * settings.source_weights.get(str(n), 1.0) for n, c in zip(names, counts)])
+    return {str(n): float(w) for n, w in zip(names, weights / weights.sum())}
+
+
 def epoch_rows(train: ExampleSet, settings: LoopSettings, epoch: int) -> list[int] | None:
     """The rows of one epoch: None (all) or ``samples_per_epoch`` rows drawn per source.
 
@@ -301,9 +325,9 @@ def epoch_rows(train: ExampleSet, settings: LoopSettings, epoch: int) -> list[in
     if settings.samples_per_epoch <= 0:
         return None
     rng = np.random.default_rng([settings.seed, epoch])
-    names, counts = np.unique(train.sources, return_counts=True)
-    weights = np.array([c ** settings.sampling_power * settings.source_weights.get(str(n), 1.0) for n, c in zip(names, counts)])
-    quotas = np.floor(settings.samples_per_epoch * weights / weights.sum()).astype(int)
+    shares = source_shares(train.sources, settings)
+    names = list(shares)
+    quotas = np.floor(settings.samples_per_epoch * np.array([shares[n] for n in names])).astype(int)
     rows: list[int] = []
     for name, quota in zip(names, quotas):
         members = np.flatnonzero(train.sources == name)

@@ -1,4 +1,5 @@
-"""Refit a trained model's temperatures and emotion thresholds on its dev splits.
+"""Refit a trained model's temperatures and emotion thresholds on its dev splits (and, if asked,
+its linear heads on its training rows).
 
 Training ends with the same two steps (see ``run_training``); running them again on a
 saved model lets the decision settings change (for example ``threshold_beta``) without
@@ -19,6 +20,7 @@ import torch
 from emotiq.decode import emotion_decisions, language_thresholds
 from emotiq.model import EmotiqModel
 from emotiq.training.examples import ExampleSet
+from emotiq.training.head_refit import refit_heads
 from emotiq.training.loop import fit_decisions, known_labels, predict_logits
 from emotiq.training.train import BUILTIN_TARGETS, TrainConfig, training_frames
 
@@ -67,21 +69,27 @@ def recalibrate(model_dir: str | Path, config: TrainConfig) -> tuple[EmotiqModel
     """Refit the temperatures and the emotion thresholds (``config.loop.threshold_beta``) of the
     model in ``model_dir`` on the dev rows of ``config``; save the model and the recipe.
 
-    Returns the model and the dev label counts after refitting.
+    With ``config.loop.refit_heads`` the linear softmax heads are first refitted on the training
+    rows' pooled vectors (:func:`~emotiq.training.head_refit.refit_heads`; one encoder pass over
+    every training row). Returns the model and the dev label counts after refitting.
     """
     model = EmotiqModel.load(model_dir, precision="fp32")
-    _, dev_df = training_frames(config)
+    train_df, dev_df = training_frames(config)
     dev = ExampleSet(dev_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
     heads = list(model.heads)
-    temperatures, thresholds, logits = fit_decisions(model, dev, heads, config.loop)
     record: dict[str, Any] = model.config.training
+    if config.loop.refit_heads:
+        train = ExampleSet(train_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
+        record["head_refit"] = [r.to_dict() for r in refit_heads(model, train, dev, heads, config.loop)]
+    temperatures, thresholds, logits = fit_decisions(model, dev, heads, config.loop)
     record.update({"temperatures": temperatures, "thresholds": thresholds})
-    record.setdefault("config", {}).setdefault("loop", {})["threshold_beta"] = config.loop.threshold_beta
+    changed = {"threshold_beta": config.loop.threshold_beta, **({"refit_heads": True} if config.loop.refit_heads else {})}
+    record.setdefault("config", {}).setdefault("loop", {}).update(changed)
     model.save(model_dir)
     recipe = Path(model_dir) / "train_config.json"
     if recipe.exists():
         data = json.loads(recipe.read_text(encoding="utf-8"))
-        data.setdefault("loop", {})["threshold_beta"] = config.loop.threshold_beta
+        data.setdefault("loop", {}).update(changed)
         recipe.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     counts = emotion_label_counts(model, dev, config, logits)
     for c in counts:

@@ -26,6 +26,7 @@ from emotiq.model import EmotiqModel
 from emotiq.training.adapters import add_lora, has_lora, load_lora_factors, lora_factors, unload_lora
 from emotiq.training.augment import augment
 from emotiq.training.examples import ExampleSet
+from emotiq.training.head_refit import refit_heads
 from emotiq.training.loop import LoopSettings, fit, fit_decisions
 from emotiq.training.resume import load_checkpoint
 from emotiq.training.sources import load_sources, source_info, summary_table
@@ -169,6 +170,7 @@ def run_training(config: TrainConfig, output: str | Path, *, resume: bool = Fals
         unload_lora(model.encoder.body)
         model.config.adapter = {"type": "lora", "rank": config.loop.lora_rank, "alpha": config.loop.lora_alpha, "library": "peft"}
         model.to()
+    refits = refit_heads(model, train, dev, result["heads"], config.loop) if config.loop.refit_heads else []
     temperatures, thresholds, _ = fit_decisions(model, dev, result["heads"], config.loop)
     model.config.trained = True
     earlier = {k: v for k, v in model.config.training.items() if k == "continued_from"}
@@ -177,6 +179,7 @@ def run_training(config: TrainConfig, output: str | Path, *, resume: bool = Fals
         "config": config.to_dict(),
         "data": _data_record(config, train_df, dev_df),
         "history": result["history"],
+        **({"head_refit": [r.to_dict() for r in refits]} if refits else {}),
         "temperatures": temperatures,
         "thresholds": thresholds,
         "train_seconds": result["train_seconds"],
