@@ -6,11 +6,12 @@ import copy
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from emotiq.training.examples import ExampleSet
 from emotiq.training.head_refit import mean_source_macro_f1, refit_heads, refit_softmax_head, source_row_weights
-from emotiq.training.loop import LoopSettings, predict_logits
+from emotiq.training.loop import LoopSettings, fit_decisions, pooled_vectors, predict_logits
 
 
 def _blobs(n: int, seed: int, dim: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -70,10 +71,14 @@ def test_refit_heads_installs_a_kept_refit_into_the_model(model):
         layer.weight.copy_(layer.weight[[1, 2, 0]])  # the classes' rows rotated: every prediction wrong
         layer.bias.copy_(layer.bias[[1, 2, 0]])
     settings = LoopSettings(bf16=False)
-    results = refit_heads(refitted, data, data, ["sentiment", "emotion"], settings)
+    vectors = pooled_vectors(refitted, data, settings)  # the refit leaves the encoder alone: reused to calibrate after
+    results = refit_heads(refitted, data, data, ["sentiment", "emotion"], settings, vectors)
     assert [r.head for r in results] == ["sentiment"]  # the sigmoid head is not refitted
     assert results[0].kept and results[0].refit_dev > results[0].trained_dev
     logits = predict_logits(refitted, data, ["sentiment"], settings)["sentiment"].numpy()
     score = mean_source_macro_f1(df["sentiment"].to_numpy(), logits.argmax(1), df["source"].to_numpy(), 3)
     assert abs(score - results[0].refit_dev) < 1e-6
     assert torch.equal(refitted.heads["emotion"].net[-1].weight, model.heads["emotion"].net[-1].weight)
+    given = fit_decisions(refitted, data, ["sentiment"], settings, vectors)
+    own = fit_decisions(refitted, data, ["sentiment"], settings)  # its own encoder pass over the same rows
+    assert given[0] == pytest.approx(own[0], rel=1e-4) and torch.allclose(given[2]["sentiment"], own[2]["sentiment"], atol=1e-5)

@@ -124,15 +124,16 @@ def refit_softmax_head(train_vectors: np.ndarray, train_gold: np.ndarray, train_
 
 
 def refit_heads(model: EmotiqModel, train: ExampleSet, dev: ExampleSet, heads: list[str],
-                settings: LoopSettings) -> list[HeadRefit]:
+                settings: LoopSettings, dev_vectors: torch.Tensor | None = None) -> list[HeadRefit]:
     """Refit every refittable head in ``heads`` (see the module) and install those that score higher
-    on ``dev``; returns what each refit gave."""
+    on ``dev``; returns what each refit gave. ``dev_vectors``: the dev rows' pooled vectors, if
+    already computed (the encoder is left as it is, so they stay valid for calibrating after)."""
     names = [h for h in heads if refittable(model, h) and train.masks[h].any() and dev.masks[h].any()]
     if not names:
         return []
     logger.info("Refitting head(s) %s on the pooled vectors of %d training rows", names, len(train))
     train_vectors = pooled_vectors(model, train, settings)
-    dev_vectors = pooled_vectors(model, dev, settings)
+    dev_vectors = pooled_vectors(model, dev, settings) if dev_vectors is None else dev_vectors
     dev_logits = head_logits(model, dev_vectors, names, settings)
     results = []
     for name in names:

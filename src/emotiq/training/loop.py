@@ -498,13 +498,15 @@ def calibrate(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: L
     return temperatures
 
 
-def fit_decisions(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: LoopSettings
+def fit_decisions(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: LoopSettings,
+                  vectors: torch.Tensor | None = None
                   ) -> tuple[dict[str, float], dict[str, list[float]], dict[str, torch.Tensor]]:
-    """Temperatures, then sigmoid heads' thresholds, fitted on ``dev`` from one encoder pass over it.
+    """Temperatures, then sigmoid heads' thresholds, fitted on ``dev`` from one encoder pass over it
+    (none when ``vectors``, the dev rows' pooled vectors from :func:`pooled_vectors`, are given).
 
     Returns both (as :func:`calibrate` and :func:`tune_thresholds` do) and the raw dev logits.
     """
-    logits = predict_logits(model, dev, heads, settings)
+    logits = head_logits(model, vectors, heads, settings) if vectors is not None else predict_logits(model, dev, heads, settings)
     return calibrate(model, dev, heads, settings, logits), tune_thresholds(model, dev, heads, settings, logits), logits
 
 

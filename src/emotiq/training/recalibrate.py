@@ -21,7 +21,7 @@ from emotiq.decode import emotion_decisions, language_thresholds
 from emotiq.model import EmotiqModel
 from emotiq.training.examples import ExampleSet
 from emotiq.training.head_refit import refit_heads
-from emotiq.training.loop import fit_decisions, known_labels, predict_logits
+from emotiq.training.loop import fit_decisions, known_labels, pooled_vectors, predict_logits
 from emotiq.training.train import BUILTIN_TARGETS, TrainConfig, training_frames
 
 logger = logging.getLogger(__name__)
@@ -78,10 +78,11 @@ def recalibrate(model_dir: str | Path, config: TrainConfig) -> tuple[EmotiqModel
     dev = ExampleSet(dev_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
     heads = list(model.heads)
     record: dict[str, Any] = model.config.training
+    dev_vectors = pooled_vectors(model, dev, config.loop)  # one encoder pass over dev serves the refit and calibration
     if config.loop.refit_heads:
         train = ExampleSet(train_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
-        record["head_refit"] = [r.to_dict() for r in refit_heads(model, train, dev, heads, config.loop)]
-    temperatures, thresholds, logits = fit_decisions(model, dev, heads, config.loop)
+        record["head_refit"] = [r.to_dict() for r in refit_heads(model, train, dev, heads, config.loop, dev_vectors)]
+    temperatures, thresholds, logits = fit_decisions(model, dev, heads, config.loop, dev_vectors)
     record.update({"temperatures": temperatures, "thresholds": thresholds})
     changed = {"threshold_beta": config.loop.threshold_beta, **({"refit_heads": True} if config.loop.refit_heads else {})}
     record.setdefault("config", {}).setdefault("loop", {}).update(changed)

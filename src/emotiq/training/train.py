@@ -27,7 +27,7 @@ from emotiq.training.adapters import add_lora, has_lora, load_lora_factors, lora
 from emotiq.training.augment import augment
 from emotiq.training.examples import ExampleSet
 from emotiq.training.head_refit import refit_heads
-from emotiq.training.loop import LoopSettings, fit, fit_decisions
+from emotiq.training.loop import LoopSettings, fit, fit_decisions, pooled_vectors
 from emotiq.training.resume import load_checkpoint
 from emotiq.training.sources import load_sources, source_info, summary_table
 
@@ -170,8 +170,9 @@ def run_training(config: TrainConfig, output: str | Path, *, resume: bool = Fals
         unload_lora(model.encoder.body)
         model.config.adapter = {"type": "lora", "rank": config.loop.lora_rank, "alpha": config.loop.lora_alpha, "library": "peft"}
         model.to()
-    refits = refit_heads(model, train, dev, result["heads"], config.loop) if config.loop.refit_heads else []
-    temperatures, thresholds, _ = fit_decisions(model, dev, result["heads"], config.loop)
+    dev_vectors = pooled_vectors(model, dev, config.loop)  # one encoder pass over dev serves the refit and calibration
+    refits = refit_heads(model, train, dev, result["heads"], config.loop, dev_vectors) if config.loop.refit_heads else []
+    temperatures, thresholds, _ = fit_decisions(model, dev, result["heads"], config.loop, dev_vectors)
     model.config.trained = True
     earlier = {k: v for k, v in model.config.training.items() if k == "continued_from"}
     model.config.training = {
