@@ -55,6 +55,7 @@ def test_a_refit_replaces_a_poor_head_and_leaves_a_good_one():
     result, layer = refit_softmax_head(x, gold, sources, xd, gold_d, dev_sources, good, settings, name="sentiment")
     assert not result.kept and layer is None
     assert result.to_dict()["head"] == "sentiment"
+    assert result.summary().startswith("sentiment: dev macro-F1") and result.summary().endswith("trained head kept")
 
 
 def test_refit_heads_installs_a_kept_refit_into_the_model(model):

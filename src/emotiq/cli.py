@@ -270,6 +270,7 @@ def recalibrate(
                                               "vectors; a refit is kept only if it scores higher on dev.")] = False,
 ) -> None:
     """Refit temperatures and emotion thresholds on the dev splits, without training again."""
+    from emotiq.training.head_refit import HeadRefit
     from emotiq.training.recalibrate import recalibrate as refit
 
     settings = _model_recipe(model, config, data_root)
@@ -277,8 +278,7 @@ def recalibrate(
     settings.loop.refit_heads = refit_heads  # a recipe that trained with a refit does not refit again here
     fitted, counts = refit(model, settings)
     for r in fitted.config.training.get("head_refit", []) if refit_heads else []:
-        typer.echo(f"{r['head']}: dev macro-F1 {r['trained_dev']:.4f} trained, {r['refit_dev']:.4f} refitted (C={r['c']:g}): "
-                   f"{'refitted head kept' if r['kept'] else 'trained head kept'}")
+        typer.echo(HeadRefit(**r).summary())
     typer.echo(f"refitted {model} (threshold_beta {settings.loop.threshold_beta:g}); emotions per dev text, predicted / gold:")
     for c in counts:
         typer.echo(f"  {c.source:<24} {c.predicted:5.2f} / {c.gold:5.2f}  ({c.ratio - 1:+.0%}, {c.rows} rows)")

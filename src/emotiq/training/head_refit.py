@@ -55,6 +55,11 @@ class HeadRefit:
     def to_dict(self) -> dict[str, Any]:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
+    def summary(self) -> str:
+        """One line: both dev scores, the C chosen and which head was kept."""
+        return (f"{self.head}: dev macro-F1 {self.trained_dev:.4f} trained, {self.refit_dev:.4f} refitted (C={self.c:g}): "
+                f"{'refitted head kept' if self.kept else 'trained head kept'}")
+
 
 def refittable(model: EmotiqModel, name: str) -> bool:
     """Whether head ``name`` is a linear softmax head over the model's own vectors."""
@@ -147,7 +152,6 @@ def refit_heads(model: EmotiqModel, train: ExampleSet, dev: ExampleSet, heads: l
             with torch.no_grad():
                 linear.weight.copy_(torch.from_numpy(layer[0]))
                 linear.bias.copy_(torch.from_numpy(layer[1]))
-        logger.info("%s: dev macro-F1 %.4f trained, %.4f refitted (C=%g): %s", name, result.trained_dev,
-                    result.refit_dev, result.c, "refitted head kept" if result.kept else "trained head kept")
+        logger.info("%s", result.summary())
         results.append(result)
     return results
