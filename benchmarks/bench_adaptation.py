@@ -1,7 +1,7 @@
 """How to adapt the encoder, and which emotion loss: measured side by side in one run.
 
-Part 1, adapting the encoder. For LoRA on every projection of all 12 layers, full
-fine-tuning of all 12 layers, and full fine-tuning of the top 3 (the earlier default),
+Part 1, adapting the encoder. For LoRA on every projection of all 12 layers (with and
+without dropout on the factors' input), full fine-tuning of all 12 layers, and full fine-tuning of the top 3 (the earlier default),
 each in a fresh process on the same batches of real training rows: seconds per
 training step, trainable parameters, the size a model folder stores, and (with
 ``--steps``) the dev macro-F1 after that many steps from the same start.
@@ -27,12 +27,13 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Column, emit, machine_info, markdown_table, run_child, thread_env, write_results
+from common import Column, emit, gemm_ceilings, machine_info, markdown_table, run_child, thread_env, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results" / "adaptation"
 EMOTION_SOURCES = ["goemotions", "xed_en", "semeval2018_ec", "dutch_tv_emotion", "xed_nl", "xci", "cesamard"]
 STRATEGIES = {
-    "lora": {"lora_rank": 16, "lora_alpha": 32, "train_layernorm": True, "lr_encoder": 3e-4},
+    "lora": {"lora_rank": 16, "lora_alpha": 32, "lora_dropout": 0.05, "train_layernorm": True, "lr_encoder": 3e-4},
+    "lora, no dropout": {"lora_rank": 16, "lora_alpha": 32, "lora_dropout": 0.0, "train_layernorm": True, "lr_encoder": 3e-4},
     "full-12": {"trainable_layers": 12, "lr_encoder": 5e-5},
     "full-top-3": {"trainable_layers": 3, "lr_encoder": 8e-5},
 }
@@ -150,7 +151,14 @@ def main() -> None:
         torch.set_num_threads(args.threads)
         emit(adapt_child(args.child[0], int(args.child[1]), args.timed, args.seed))
         return
+    import torch
+
+    from emotiq.engine.precision import cpu_has_fast_bf16
+
     info = machine_info()
+    torch.set_num_threads(args.threads)
+    gemm = gemm_ceilings()
+    precision = "bf16 autocast" if cpu_has_fast_bf16() else "fp32 (no native bf16 on this CPU)"
     adapt = [run_child([__file__, "--child", name, str(args.steps), "--timed", str(args.timed),
                         "--threads", str(args.threads), "--seed", str(args.seed)], env=thread_env(args.threads))
              for name in STRATEGIES]
@@ -158,9 +166,10 @@ def main() -> None:
     f3 = "{:.3f}".format
     md = [
         "# Adapting the encoder, and the emotion loss",
-        (f"Machine: {info['cpu']}, {info['usable_cpus']} usable CPUs, torch {info['torch']}; {args.threads} threads; fp32 "
-        "where the CPU has no native bf16. One run of `python benchmarks/bench_adaptation.py "
-        f"--steps {args.steps} --threads {args.threads}`."),
+        (f"Machine: {info['cpu']}, {info['usable_cpus']} usable CPUs, torch {info['torch']}; {args.threads} threads; "
+        f"training in {precision}. Matrix-product ceiling at {args.threads} threads: "
+        + ", ".join(f"{kind} {value:,.0f} GFLOP/s" for kind, value in gemm.items())
+        + f". One run of `python benchmarks/bench_adaptation.py --steps {args.steps} --threads {args.threads}`."),
         "## Ways to adapt the encoder",
         ("Same batches of real training rows (up to 32 texts, at most 64 tokens) for each, each in a fresh process. "
         "`stored` is what a model folder keeps in fp32 beyond the base: LoRA factors plus LayerNorms, or whole layers."),
@@ -175,7 +184,7 @@ def main() -> None:
                                 Column("predicted_per_text", "predicted labels / text", "{:.2f}"), Column("ece", "ECE", f3),
                                 Column("train_rows", "train rows", "{:,}")]),
     ]
-    write_results(RESULTS, "\n\n".join(md), {"machine": info, "args": vars(args), "adaptation": adapt, "emotion_loss": losses})
+    write_results(RESULTS, "\n\n".join(md), {"machine": info, "gemm_gflops": gemm, "precision": precision, "args": vars(args), "adaptation": adapt, "emotion_loss": losses})
     print("\n\n".join(md))
 
 

@@ -45,7 +45,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from common import Column, emit, gemm_rate, machine_info, markdown_table, peak_rss_mib, run_child, thread_env, write_results
+from common import Column, emit, gemm_ceilings, machine_info, markdown_table, peak_rss_mib, run_child, thread_env, write_results
 from texts import make_texts
 
 STARTED = time.perf_counter()
@@ -222,11 +222,8 @@ def child_gemm(args: argparse.Namespace) -> dict[str, Any]:
     """Matrix-product ceilings (GFLOP/s of a 4096-square product) on ``args.cores`` threads."""
     import torch
 
-    from emotiq.engine.precision import cpu_has_fast_bf16
-
     torch.set_num_threads(args.cores)
-    kinds = ("fp32", "bf16") if cpu_has_fast_bf16() else ("fp32",)  # emulated bf16 takes minutes and is never used
-    return {kind: round(gemm_rate(kind, 4096, 3.0) / 1e9, 1) for kind in kinds}
+    return gemm_ceilings(4096, 3.0)
 
 
 CHILDREN = {"single": child_single, "spark": child_spark, "ray": child_ray, "gemm": child_gemm}

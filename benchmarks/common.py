@@ -123,6 +123,15 @@ def gemm_rate(kind: str, size: int, min_seconds: float) -> float:
     return 2.0 * size**3 * reps / (time.perf_counter() - began)
 
 
+def gemm_ceilings(size: int = 4096, min_seconds: float = 3.0) -> dict[str, float]:
+    """GFLOP/s of an fp32 and (where the CPU computes it natively) a bf16 ``size``-square product,
+    at the current torch thread count: the ceiling to report beside a speed figure."""
+    from emotiq.engine.precision import cpu_has_fast_bf16
+
+    kinds = ("fp32", "bf16") if cpu_has_fast_bf16() else ("fp32",)  # emulated bf16 takes minutes and is never used
+    return {kind: round(gemm_rate(kind, size, min_seconds) / 1e9, 1) for kind in kinds}
+
+
 def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
     """Rows as a Markdown table (missing values shown as ``–``)."""
     lines = ["| " + " | ".join(c.header for c in columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
