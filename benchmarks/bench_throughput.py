@@ -65,7 +65,18 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import texts as textgen
-from common import Column, emit, gemm_rate, machine_info, markdown_table, peak_rss_mib, run_child, thread_env, write_results
+from common import (
+    Column,
+    ceiling_kinds,
+    emit,
+    gemm_rate,
+    machine_info,
+    markdown_table,
+    peak_rss_mib,
+    run_child,
+    thread_env,
+    write_results,
+)
 
 RESULTS = HERE / "results" / "throughput"
 CONFIGS = ("pipeline", "fp32", "bf16", "int8", "auto", "compile")
@@ -262,15 +273,10 @@ def child_run(spec: dict[str, Any]) -> dict[str, Any]:
 
 def child_gemm(spec: dict[str, Any]) -> dict[str, Any]:
     """Matmul ceilings at ``spec['threads']`` threads."""
-    import torch
-
-    from emotiq.engine.precision import cpu_has_fast_bf16
-
     _set_threads(spec["threads"])
-    wanted = set(spec.get("configs", ["bf16", "int8"]))
-    kinds = ["fp32"] + (["bf16"] if cpu_has_fast_bf16() and wanted & {"bf16", "auto", "compile"} else [])  # emulated bf16 takes minutes
-    kinds += ["int8"] if hasattr(torch, "_int_mm") and "int8" in wanted else []
-    return {kind: gemm_rate(kind, spec["size"], spec["min_seconds"]) for kind in kinds}
+    configs = set(spec.get("configs", ["bf16", "int8"]))
+    wanted = ["fp32"] + (["bf16"] if configs & {"bf16", "auto", "compile"} else []) + (["int8"] if "int8" in configs else [])
+    return {kind: gemm_rate(kind, spec["size"], spec["min_seconds"]) for kind in ceiling_kinds(wanted)}
 
 
 def child_stream(spec: dict[str, Any]) -> dict[str, Any]:

@@ -123,13 +123,20 @@ def gemm_rate(kind: str, size: int, min_seconds: float) -> float:
     return 2.0 * size**3 * reps / (time.perf_counter() - began)
 
 
+def ceiling_kinds(wanted: Sequence[str] = ("fp32", "bf16")) -> list[str]:
+    """The products of ``wanted`` this CPU computes natively (emulated bf16 takes minutes and is never used)."""
+    import torch
+
+    from emotiq.engine.precision import cpu_has_fast_bf16
+
+    native = {"fp32": True, "bf16": cpu_has_fast_bf16(), "int8": hasattr(torch, "_int_mm")}
+    return [kind for kind in wanted if native.get(kind)]
+
+
 def gemm_ceilings(size: int = 4096, min_seconds: float = 3.0) -> dict[str, float]:
     """GFLOP/s of an fp32 and (where the CPU computes it natively) a bf16 ``size``-square product,
     at the current torch thread count: the ceiling to report beside a speed figure."""
-    from emotiq.engine.precision import cpu_has_fast_bf16
-
-    kinds = ("fp32", "bf16") if cpu_has_fast_bf16() else ("fp32",)  # emulated bf16 takes minutes and is never used
-    return {kind: round(gemm_rate(kind, size, min_seconds) / 1e9, 1) for kind in kinds}
+    return {kind: round(gemm_rate(kind, size, min_seconds) / 1e9, 1) for kind in ceiling_kinds()}
 
 
 def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
