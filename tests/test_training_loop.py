@@ -182,16 +182,25 @@ def test_lora_model_scores_the_same_after_save_and_load(tmp_path):
 
 
 
+@pytest.fixture(scope="module")
+def tiny_lineage(tmp_path_factory):
+    """(config, first, second): a tiny model trained from the base, and one continued from it for an epoch."""
+    tmp_path = tmp_path_factory.mktemp("lineage")
+    config = _tiny_config(tmp_path, _tiny_data_root(tmp_path / "data"))
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert CliRunner().invoke(app, ["train", "--config", str(config), "-o", str(first)]).exit_code == 0
+    result = CliRunner().invoke(app, ["train", "--config", str(config), "-o", str(second), "--init-from", str(first), "--epochs", "1"])
+    assert result.exit_code == 0, result.output
+    return config, first, second
+
+
 @pytest.mark.slow
-def test_training_continues_from_a_trained_model_with_init_from(tmp_path):
+def test_training_continues_from_a_trained_model_with_init_from(tiny_lineage):
     import emotiq
     from emotiq.training.adapters import has_lora
     from emotiq.training.train import TrainConfig, warm_start
 
-    data_root = _tiny_data_root(tmp_path / "data")
-    config = _tiny_config(tmp_path, data_root)
-    first = tmp_path / "first"
-    assert CliRunner().invoke(app, ["train", "--config", str(config), "-o", str(first)]).exit_code == 0
+    config, first, second = tiny_lineage
 
     started = warm_start(first, TrainConfig.from_file(config))
     assert has_lora(started.encoder.body)
@@ -202,9 +211,6 @@ def test_training_continues_from_a_trained_model_with_init_from(tmp_path):
     again = started.to(precision="fp32").predict_proba(texts)
     assert all(np.allclose(saved[k], again[k], atol=1e-5) for k in saved)
 
-    second = tmp_path / "second"
-    result = CliRunner().invoke(app, ["train", "--config", str(config), "-o", str(second), "--init-from", str(first), "--epochs", "1"])
-    assert result.exit_code == 0, result.output
     record = json.loads((second / "config.json").read_text())["training"]
     assert record["continued_from"]["name"] == "tiny" and len(record["continued_from"]["history"]) == 2
     assert len(record["history"]) == 1 and record["config"]["init_from"] == str(first)
@@ -216,6 +222,62 @@ def test_training_continues_from_a_trained_model_with_init_from(tmp_path):
     wrong["loop"].update({"lora_rank": 4, "lora_alpha": 8})
     with pytest.raises(ValueError, match="rank 2"):
         warm_start(first, TrainConfig(**{**wrong, "loop": LoopSettings(**wrong["loop"])}))
+
+
+@pytest.mark.slow
+def test_interpolated_weights_average_the_two_models_and_the_best_mix_on_dev_is_kept(tiny_lineage, tmp_path):
+    import emotiq
+    from emotiq.errors import ModelFolderError
+    from emotiq.training.interpolate import _write, interpolated_state
+
+    config, first, second = tiny_lineage
+    bodies = [emotiq.load(folder, precision="fp32").encoder.body.state_dict() for folder in (first, second)]
+    for weight in (0.0, 0.3, 1.0):
+        mixed = _write(tmp_path / f"w{weight}", *interpolated_state(first, second, weight)).encoder.body.state_dict()
+        for name, tensor in mixed.items():  # the merged LoRA updates and the LayerNorms average exactly
+            torch.testing.assert_close(tensor, (1 - weight) * bodies[0][name] + weight * bodies[1][name], atol=2e-6, rtol=1e-5)
+    assert json.loads((tmp_path / "w0.3" / "config.json").read_text())["adapter"]["rank"] == 4  # 2 + 2
+    assert json.loads((tmp_path / "w1.0" / "config.json").read_text())["adapter"]["rank"] == 2  # one model: its own factors
+    _, _, _, capped = interpolated_state(first, second, 0.3, max_rank=3)
+    assert {f.shape[0] for k, f in capped.items() if ".lora_A." in k} == {3}
+
+    output = tmp_path / "mixed"
+    result = CliRunner().invoke(app, ["interpolate", str(first), str(second), "-o", str(output), "-w", "0", "-w", "0.5", "-w", "1",
+                                      "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    record = json.loads((output / "config.json").read_text())["training"]["interpolation"]
+    means = {t["weight"]: t["dev_mean"] for t in record["trials"]}
+    assert list(means) == [0.0, 0.5, 1.0] and means[record["weight"]] == max(means.values())
+    assert all(0 < m <= 1 for m in means.values()) and result.output.count("(kept)") == 1
+    assert "Weights interpolated" in (output / "README.md").read_text()
+    assert not list(tmp_path.glob(".mixed*")) and not list(tmp_path.glob(".interpolate-*"))  # no scratch left behind
+    scores = emotiq.load(output).predict_proba(["so happy great today"])
+    assert scores["emotion"].shape == (1, 10)
+
+    other = tmp_path / "other-heads"
+    other.mkdir()
+    for file in first.iterdir():
+        (other / file.name).write_bytes(file.read_bytes())
+    changed = json.loads((other / "config.json").read_text())
+    changed["heads"][0]["labels"] = changed["heads"][0]["labels"][::-1]
+    (other / "config.json").write_text(json.dumps(changed))
+    with pytest.raises(ModelFolderError, match="differ in their heads"):
+        interpolated_state(first, other, 0.5)
+
+
+def test_truncated_factors_keep_the_top_singular_directions_of_each_update():
+    from emotiq.training.interpolate import truncate_factors
+
+    generator = torch.Generator().manual_seed(0)
+    a, b = torch.randn(1, 6, generator=generator), torch.randn(5, 1, generator=generator)
+    low = {"m.lora_A.weight": torch.cat([a, 2 * a]), "m.lora_B.weight": torch.cat([b, b], dim=1)}  # rank 2 factors, rank-1 update
+    cut, share = truncate_factors(low, 1)
+    assert cut["m.lora_A.weight"].shape == (1, 6) and share == pytest.approx(1.0)
+    torch.testing.assert_close(cut["m.lora_B.weight"] @ cut["m.lora_A.weight"], 3 * b @ a, atol=1e-5, rtol=1e-5)
+    full = {"m.lora_A.weight": torch.randn(3, 6, generator=generator), "m.lora_B.weight": torch.randn(5, 3, generator=generator)}
+    cut, share = truncate_factors(full, 2)
+    sigma = torch.linalg.svdvals(full["m.lora_B.weight"] @ full["m.lora_A.weight"])
+    assert share == pytest.approx(float((sigma[:2] ** 2).sum() / (sigma ** 2).sum()), rel=1e-5) and share < 1
 
 
 def test_twin_rows_add_an_invariance_loss_that_is_zero_for_identical_texts(model):

@@ -211,7 +211,7 @@ DEFAULT_CONFIG = "models/emotiq-small/train_config.json"
 @friendly_errors
 def train(
     config: Annotated[Path, typer.Option(help="Training config (JSON).")] = Path(DEFAULT_CONFIG),
-    output: Annotated[Path, typer.Option("--output", "-o", help="Model folder to write.")] = Path("models/emotiq-small"),
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Model folder to write (default: models/<the config's name>).")] = None,
     data_root: Annotated[Path | None, typer.Option(help="Folder with the labelled sets (default: $EMOTIQ_DATA or ../shared/data).")] = None,
     permissive_only: Annotated[bool, typer.Option(help="Leave out sets without a clear commercial-use licence.")] = False,
     epochs: Annotated[int | None, typer.Option(help="Override the config's epochs.")] = None,
@@ -219,7 +219,8 @@ def train(
     threads: Annotated[int | None, typer.Option(help="CPU threads for training (default: the config's, else torch's).")] = None,
     init_from: Annotated[Path | None, typer.Option(help="Continue training this model folder (same base and LoRA rank) instead of starting from the base.")] = None,
 ) -> None:
-    """Rebuild the default multi-task model from the labelled sets (fixed seed); resumable."""
+    """Train a multi-task model from the labelled sets (fixed seed; by default the last stage of the
+    bundled model's recipe); resumable."""
     from emotiq.training.train import TrainConfig, resume_training, run_training
 
     if resume is not None:
@@ -232,6 +233,7 @@ def train(
     settings.loop.epochs = epochs or settings.loop.epochs
     settings.loop.threads = threads if threads is not None else settings.loop.threads
     settings.init_from = str(init_from) if init_from else settings.init_from
+    output = output or Path("models") / settings.name
     run_training(settings, output)
     typer.echo(f"saved {output}")
 
@@ -282,6 +284,31 @@ def recalibrate(
     typer.echo(f"refitted {model} (threshold_beta {settings.loop.threshold_beta:g}); emotions per dev text, predicted / gold:")
     for c in counts:
         typer.echo(f"  {c.source:<24} {c.predicted:5.2f} / {c.gold:5.2f}  ({c.ratio - 1:+.0%}, {c.rows} rows)")
+
+
+@app.command()
+@friendly_errors
+def interpolate(
+    start: Annotated[Path, typer.Argument(help="The earlier model folder (weight 0).")],
+    end: Annotated[Path, typer.Argument(help="The later model folder, on the same base with the same heads (weight 1).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model folder to write.")],
+    weight: Annotated[list[float] | None, typer.Option("--weight", "-w", help="A weight to try, 0 to 1 (repeat the option; "
+                                                          "default 0, 0.25, 0.5, 0.75 and 1).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Training config naming the dev splits (default: the end model's).")] = None,
+    data_root: Annotated[Path | None, typer.Option(help="Folder with the labelled sets.")] = None,
+    max_rank: Annotated[int | None, typer.Option(help="Store the LoRA updates at most at this rank (truncated SVD); "
+                                                      "default: the two ranks added, exact.")] = None,
+) -> None:
+    """Average two trained models' weights at several mixes; keep the mix that scores best on dev."""
+    from emotiq.training.interpolate import DEFAULT_WEIGHTS
+    from emotiq.training.interpolate import interpolate as blend
+
+    settings = _model_recipe(end, config, data_root)
+    model, trials = blend(start, end, output, settings, tuple(weight) if weight else DEFAULT_WEIGHTS, max_rank=max_rank)
+    kept = model.config.training["interpolation"]["weight"]
+    for t in trials:
+        typer.echo(f"  weight {t.weight:<5g} mean dev macro-F1 {t.dev_mean:.4f}{'  (kept)' if t.weight == kept else ''}")
+    typer.echo(f"saved {output}")
 
 
 @app.command()

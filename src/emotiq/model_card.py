@@ -37,6 +37,12 @@ def _training_record(config: ModelConfig) -> str:
         lines.append(f"- Continued from `{earlier.get('name')}`, itself trained for {len(earlier.get('history', []))} epoch(s), "
                      f"{earlier.get('wall_seconds', 0) / 60:.0f} min wall and {earlier.get('cpu_seconds', 0) / 60:.0f} min CPU"
                      " (its record is kept in config.json)")
+    blend = training.get("interpolation")
+    if blend:
+        tried = ", ".join(f"{t['weight']:g}: {t['dev_mean']:.4f}" for t in blend["trials"])
+        lines.append(f"- Weights interpolated: (1 - w) x `{blend['start']['name']}` + w x `{blend['end']['name']}`, "
+                     f"w = {blend['weight']:g} chosen by mean per-source dev macro-F1 (tried {tried}); "
+                     "the training below is the end model's")
     for epoch in training.get("history", []):
         lines.append(f"- Epoch {epoch['epoch']}: train loss {epoch['train_loss']}, dev macro-F1 {epoch['dev_macro_f1']}")
     if training.get("temperatures"):

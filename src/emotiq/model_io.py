@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -210,3 +214,24 @@ def write_folder(path: str | Path, config: ModelConfig, heads: nn.Module, body: 
     (folder / CONFIG_FILE).write_text(json.dumps(asdict(config), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_model_card(folder, config)
     return folder
+
+
+@contextmanager
+def staged_folder(output: str | Path) -> Iterator[Path]:
+    """A hidden folder beside ``output`` to write a model into, moved into place when the block
+    ends without an error and removed otherwise: an interrupted write leaves no half-written folder."""
+    folder = Path(output).expanduser()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = folder.parent / f".{folder.name}.partial-{os.getpid()}"
+    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+    try:
+        yield partial
+        if folder.exists():
+            folder.rename(old)
+        partial.rename(folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        if old.exists() and not folder.exists():
+            old.rename(folder)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -17,9 +17,7 @@ See :mod:`emotiq.training.finetune_train` for the two training stages.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import shutil
 import sys
 import time
 import types
@@ -30,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from emotiq import model_io
 from emotiq.errors import InputError, UnknownNameError
 from emotiq.heads import HeadSpec, TaskHead
 from emotiq.model import EmotiqModel
@@ -382,21 +381,9 @@ def _record(model: EmotiqModel, spec: HeadSpec, metrics: dict[str, Any], summary
 def _save(model: EmotiqModel, spec: HeadSpec, metrics: dict[str, Any], summary: dict[str, Any], output: str | Path) -> Path:
     """Write the folder beside ``output`` and move it into place at the end, so an interrupted run leaves none."""
     folder = Path(output).expanduser()
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    partial = folder.parent / f".{folder.name}.partial-{os.getpid()}"
-    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
-    try:
+    with model_io.staged_folder(folder) as partial:
         fr.write_reports(partial, spec, metrics, summary)
         model.save(partial)
-        if folder.exists():
-            folder.rename(old)
-        partial.rename(folder)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        if old.exists() and not folder.exists():
-            old.rename(folder)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
     logger.info("Saved %s", folder)
     return folder
 

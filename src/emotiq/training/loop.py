@@ -235,10 +235,12 @@ def known_labels(data: ExampleSet, name: str) -> torch.Tensor:
     return data.masks[name][:, None].expand_as(data.targets[name])
 
 
-def head_report(model: EmotiqModel, name: str, logits: torch.Tensor, data: ExampleSet) -> dict[str, Any]:
-    """Metrics of one head on the rows of ``data`` that carry its label (its annotated labels only)."""
+def head_report(model: EmotiqModel, name: str, logits: torch.Tensor, data: ExampleSet,
+                rows: torch.Tensor | None = None) -> dict[str, Any]:
+    """Metrics of one head on the rows of ``data`` that carry its label (its annotated labels only),
+    or on those among ``rows`` (a boolean row mask)."""
     head = model.heads[name]
-    mask = data.masks[name]
+    mask = data.masks[name] if rows is None else data.masks[name] & rows
     probs = head.probabilities(logits[mask]).numpy()
     target = data.targets[name][mask].numpy()
     if head.spec.kind == "softmax":
@@ -250,6 +252,18 @@ def head_report(model: EmotiqModel, name: str, logits: torch.Tensor, data: Examp
 def dev_scores(model: EmotiqModel, data: ExampleSet, heads: list[str], settings: LoopSettings) -> dict[str, float]:
     logits = predict_logits(model, data, heads, settings)
     return {name: head_report(model, name, logits[name], data)["macro_f1"] for name in heads if data.masks[name].any()}
+
+
+def source_scores(model: EmotiqModel, data: ExampleSet, logits: dict[str, torch.Tensor], min_rows: int = 10) -> dict[str, float]:
+    """Macro-F1 of each head in ``logits`` on each source's rows that carry its label, keyed
+    ``"source/head"``; a source with fewer than ``min_rows`` such rows is left out."""
+    scores = {}
+    for source in sorted(set(data.sources)):
+        rows = torch.from_numpy(data.sources == source)
+        for name, values in logits.items():
+            if int((data.masks[name] & rows).sum()) >= min_rows:
+                scores[f"{source}/{name}"] = head_report(model, name, values, data, rows)["macro_f1"]
+    return scores
 
 
 def _named_trainable(model: EmotiqModel, heads: list[str]) -> dict[str, torch.nn.Parameter]:
