@@ -52,3 +52,11 @@ def test_unjudgeable_texts_are_low_confidence_neutral(trained):
         assert result.status == "empty" and result.low_confidence
         assert result.sentiment.label == "neutral"
         assert not result.complaint.is_complaint
+
+
+def test_bundled_model_folders_stay_within_their_size_budget():
+    from tests.conftest import REPO
+
+    sizes = {p.name: p.stat().st_size for p in (REPO / "models").rglob("*") if p.is_file()}
+    assert sum(sizes.values()) <= 25 * 2**20, f"models/ holds {sum(sizes.values()) / 2**20:.1f} MiB, over its 25 MiB budget"
+    assert not any(name.endswith((".bin", ".pt", ".pkl", ".pickle")) for name in sizes), "model folders hold safetensors and JSON only"
