@@ -87,7 +87,6 @@ def interpolated_state(start: str | Path, end: str | Path, weight: float, max_ra
     first, first_heads, first_encoder = model_io.read_folder(start)
     second, second_heads, second_encoder = model_io.read_folder(end)
     _check_compatible(first, second)
-    shares = ((first, first_heads, first_encoder, 1.0 - weight), (second, second_heads, second_encoder, weight))
     heads = {k: (1.0 - weight) * first_heads[k] + weight * second_heads[k] for k in second_heads}
     (first_factors, first_whole), (second_factors, second_whole) = (model_io.split_adapter(first_encoder),
                                                                     model_io.split_adapter(second_encoder))
@@ -98,7 +97,7 @@ def interpolated_state(start: str | Path, end: str | Path, weight: float, max_ra
         first_whole = {k: first_whole.get(k, base[k].float()) for k in set(first_whole) | set(second_whole)}
         second_whole = {k: second_whole.get(k, base[k].float()) for k in first_whole}
     whole = {k: (1.0 - weight) * first_whole[k] + weight * second_whole[k] for k in second_whole}
-    kept = [(config, factors, share) for (config, _, _, share), factors in zip(shares, (first_factors, second_factors))
+    kept = [(config, factors, share) for config, factors, share in ((first, first_factors, 1.0 - weight), (second, second_factors, weight))
             if factors and share != 0.0]
     factors: dict[str, torch.Tensor] = {}
     for name in sorted({k for _, f, _ in kept for k in f}):
@@ -150,10 +149,12 @@ def interpolate(start: str | Path, end: str | Path, output: str | Path, config: 
     _, dev_df = training_frames(config)
     trials: list[InterpolationTrial] = []
     best: tuple[float, Any] | None = None
+    dev: ExampleSet | None = None
     with tempfile.TemporaryDirectory(prefix=".interpolate-", dir=output.parent if output.parent.exists() else None) as scratch:
         for weight in weights:
             model = _write(Path(scratch) / f"w{weight:g}", *interpolated_state(start, end, weight, max_rank))
-            dev = ExampleSet(dev_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
+            if dev is None:  # one base, one tokenizer: the dev rows are tokenized once
+                dev = ExampleSet(dev_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
             vectors = pooled_vectors(model, dev, config.loop)
             temperatures, thresholds, _ = fit_decisions(model, dev, list(model.heads), config.loop, vectors)
             scores = source_scores(model, dev, head_logits(model, vectors, list(model.heads), config.loop))
