@@ -241,6 +241,15 @@ def test_interpolated_weights_average_the_two_models_and_the_best_mix_on_dev_is_
     _, _, _, capped = interpolated_state(first, second, 0.3, max_rank=3)
     assert {f.shape[0] for k, f in capped.items() if ".lora_A." in k} == {3}
 
+    plain = tmp_path / "plain"  # the base encoder under the first model's heads: no factors, no encoder tensors
+    plain.mkdir()
+    (plain / "heads.safetensors").write_bytes((first / "heads.safetensors").read_bytes())
+    (plain / "config.json").write_text(json.dumps({**json.loads((first / "config.json").read_text()), "adapter": {}, "encoder_params": []}))
+    base = emotiq.load(plain, precision="fp32").encoder.body.state_dict()
+    halfway = _write(tmp_path / "halfway", *interpolated_state(plain, first, 0.5)).encoder.body.state_dict()
+    for name, tensor in halfway.items():  # what only one side stores comes from the base encoder on the other
+        torch.testing.assert_close(tensor, 0.5 * base[name] + 0.5 * bodies[0][name], atol=2e-6, rtol=1e-5)
+
     output = tmp_path / "mixed"
     result = CliRunner().invoke(app, ["interpolate", str(first), str(second), "-o", str(output), "-w", "0", "-w", "0.5", "-w", "1",
                                       "--config", str(config)])

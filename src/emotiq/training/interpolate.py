@@ -76,6 +76,25 @@ def truncate_factors(factors: dict[str, torch.Tensor], rank: int) -> tuple[dict[
     return out, kept / total if total else 1.0
 
 
+Folder = tuple[model_io.ModelConfig, dict[str, torch.Tensor], dict[str, torch.Tensor]]
+"""A model folder as read: (config, head weights, encoder tensors with any LoRA factors)."""
+
+
+def _read_pair(start: str | Path, end: str | Path) -> tuple[Folder, Folder]:
+    """Both folders, checked to interpolate, with the same whole encoder tensors on each side
+    (one that only one model stores takes the base encoder's value on the other side)."""
+    first, second = model_io.read_folder(start), model_io.read_folder(end)
+    _check_compatible(first[0], second[0])
+    whole = [set(model_io.split_adapter(encoder)[1]) for _, _, encoder in (first, second)]
+    if whole[0] != whole[1]:
+        from emotiq.encoder.text_encoder import load_text_encoder
+
+        base = load_text_encoder(second[0].base).body.state_dict()
+        for (_, _, encoder), own in zip((first, second), whole):
+            encoder.update({k: base[k].float() for k in (whole[0] | whole[1]) - own})
+    return first, second
+
+
 def interpolated_state(start: str | Path, end: str | Path, weight: float, max_rank: int | None = None
                        ) -> tuple[model_io.ModelConfig, dict[str, torch.Tensor], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """(config, head weights, whole encoder tensors, LoRA factors) of ``(1 - weight) * start + weight * end``.
@@ -84,20 +103,18 @@ def interpolated_state(start: str | Path, end: str | Path, weight: float, max_ra
     cut to ``max_rank`` by a truncated SVD of each update where their rank would exceed it.
     A whole tensor that only one model stores takes the base encoder's value on the other side.
     """
-    first, first_heads, first_encoder = model_io.read_folder(start)
-    second, second_heads, second_encoder = model_io.read_folder(end)
-    _check_compatible(first, second)
+    return _mixed_state(*_read_pair(start, end), weight, max_rank)
+
+
+def _mixed_state(first: Folder, second: Folder, weight: float, max_rank: int | None
+                 ) -> tuple[model_io.ModelConfig, dict[str, torch.Tensor], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    (first_config, first_heads, first_encoder), (second_config, second_heads, second_encoder) = first, second
     heads = {k: (1.0 - weight) * first_heads[k] + weight * second_heads[k] for k in second_heads}
     (first_factors, first_whole), (second_factors, second_whole) = (model_io.split_adapter(first_encoder),
                                                                     model_io.split_adapter(second_encoder))
-    if set(first_whole) != set(second_whole):
-        from emotiq.encoder import load_text_encoder
-
-        base = load_text_encoder(second.base).body.state_dict()
-        first_whole = {k: first_whole.get(k, base[k].float()) for k in set(first_whole) | set(second_whole)}
-        second_whole = {k: second_whole.get(k, base[k].float()) for k in first_whole}
     whole = {k: (1.0 - weight) * first_whole[k] + weight * second_whole[k] for k in second_whole}
-    kept = [(config, factors, share) for config, factors, share in ((first, first_factors, 1.0 - weight), (second, second_factors, weight))
+    kept = [(config, factors, share) for config, factors, share in ((first_config, first_factors, 1.0 - weight),
+                                                                     (second_config, second_factors, weight))
             if factors and share != 0.0]
     factors: dict[str, torch.Tensor] = {}
     for name in sorted({k for _, f, _ in kept for k in f}):
@@ -108,13 +125,14 @@ def interpolated_state(start: str | Path, end: str | Path, weight: float, max_ra
             factors[name] = torch.cat([scale * b for b, scale in parts], dim=1)
     ranks = {f.shape[0] for k, f in factors.items() if ".lora_A." in k}
     if len(ranks) > 1:
-        raise ModelFolderError(f"{start} and {end} adapt different sets of projections; interpolation needs the same ones")
+        raise ModelFolderError(f"{first_config.name} and {second_config.name} adapt different sets of projections; "
+                               "interpolation needs the same ones")
     rank = ranks.pop() if ranks else 0
     if max_rank is not None and rank > max_rank:
         factors, share = truncate_factors(factors, max_rank)
         logger.info("LoRA updates cut from rank %d to %d: %.2f%% of their squared norm kept", rank, max_rank, 100 * share)
         rank = max_rank
-    config = model_io.ModelConfig.from_dict(asdict(second))
+    config = model_io.ModelConfig.from_dict(asdict(second_config))
     config.encoder_params = sorted(whole)
     config.adapter = {"type": "lora", "rank": rank, "alpha": float(rank), "library": "peft"} if factors else {}
     return config, heads, whole, factors
@@ -146,13 +164,14 @@ def interpolate(start: str | Path, end: str | Path, output: str | Path, config: 
     if not weights or any(not 0.0 <= w <= 1.0 for w in weights):
         raise ValueError(f"weights must lie between 0 (the start model) and 1 (the end model), got {list(weights)}")
     output = Path(output).expanduser()
+    pair = _read_pair(start, end)
     _, dev_df = training_frames(config)
     trials: list[InterpolationTrial] = []
     best: tuple[float, Any] | None = None
     dev: ExampleSet | None = None
     with tempfile.TemporaryDirectory(prefix=".interpolate-", dir=output.parent if output.parent.exists() else None) as scratch:
         for weight in weights:
-            model = _write(Path(scratch) / f"w{weight:g}", *interpolated_state(start, end, weight, max_rank))
+            model = _write(Path(scratch) / f"w{weight:g}", *_mixed_state(*pair, weight, max_rank))
             if dev is None:  # one base, one tokenizer: the dev rows are tokenized once
                 dev = ExampleSet(dev_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
             vectors = pooled_vectors(model, dev, config.loop)
