@@ -299,6 +299,25 @@ def test_hybrid_adds_a_tfidf_model_to_the_frozen_head_and_is_stored_as_one_linea
                                rtol=1e-4, atol=1e-4)
 
 
+def test_the_frozen_heads_c_is_chosen_over_reshuffled_folds_but_scored_on_the_first(split):
+    from emotiq.training.finetune_linear import FROZEN_GRID, _mean_score, _out_of_split, folds, select_and_fit
+
+    train, _ = split
+    texts, labels = train["text"].tolist(), sorted(train["label"].unique())
+    gold = train["label"].map(labels.index).to_numpy()
+    vectors = np.random.default_rng(1).normal(size=(len(texts), 8)).astype(np.float32) + gold[:, None] * 0.3
+    splits, others = folds(gold, 0), [folds(gold, seed) for seed in (1, 2, 3)]
+
+    def mean_over(fold_sets, c):
+        return np.mean([_mean_score(gold, _out_of_split(vectors, texts, gold, len(labels), s, hybrid=False, c=c, seed=0), s)
+                        for s in fold_sets])
+
+    chosen = select_and_fit(vectors, texts, gold, len(labels), splits=splits, seed=0, reshuffled=others)
+    assert chosen.c == max(FROZEN_GRID, key=lambda c: mean_over([splits, *others], c))  # first C wins ties, as max does
+    assert chosen.score == pytest.approx(mean_over([splits], chosen.c)) and chosen.tried == len(FROZEN_GRID)
+    assert not np.isnan(chosen.logits).any()  # every row scored by the first folds
+
+
 def test_a_head_on_topic_vectors_reads_the_base_encoder_and_survives_saving(trained, split, tmp_path):
     import torch
 
