@@ -203,8 +203,8 @@ def select_and_fit(vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_la
         score = _mean_score(gold, logits, splits)
         choice = [score] + [_mean_score(gold, _out_of_split(vectors, texts, gold, n_labels, other, hybrid=False, c=c, seed=seed), other)
                             for other in reshuffled or []]
-        logger.info("frozen head, C=%g: macro-F1 %.4f over %d split(s), %.4f over %d shuffle(s)", c, score, len(splits),
-                    float(np.mean(choice)), len(choice))
+        logger.info("frozen head, C=%g: macro-F1 %.4f over %d split(s)%s", c, score, len(splits),
+                    f", {np.mean(choice):.4f} over {len(choice)} shuffles" if len(choice) > 1 else "")
         if best is None or float(np.mean(choice)) > best[0]:
             best = (float(np.mean(choice)), Selection(score, c, logits, tried))
         best[1].tried = tried
