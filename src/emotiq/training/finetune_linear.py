@@ -203,10 +203,11 @@ def select_and_fit(vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_la
         score = _mean_score(gold, logits, splits)
         choice = [score] + [_mean_score(gold, _out_of_split(vectors, texts, gold, n_labels, other, hybrid=False, c=c, seed=seed), other)
                             for other in reshuffled or []]
+        mean = float(np.mean(choice))
         logger.info("frozen head, C=%g: macro-F1 %.4f over %d split(s)%s", c, score, len(splits),
-                    f", {np.mean(choice):.4f} over {len(choice)} shuffles" if len(choice) > 1 else "")
-        if best is None or float(np.mean(choice)) > best[0]:
-            best = (float(np.mean(choice)), Selection(score, c, logits, tried))
+                    f", {mean:.4f} over {len(choice)} shuffles" if len(choice) > 1 else "")
+        if best is None or mean > best[0]:
+            best = (mean, Selection(score, c, logits, tried))
         best[1].tried = tried
         if _past(deadline):
             break

@@ -198,13 +198,14 @@ def _linear(search: Search, hybrid: bool) -> Candidate:
     splits, scored_on = search.splits()
     n_labels, gold, texts = len(search.spec.labels), search.gold, search.texts
     spaces, frozen = search.spaces(), search.selections.get("frozen")
+    reshuffled = search.reshuffled()
     if hybrid and frozen is not None:  # the frozen head (and the vectors that suit these labels) are chosen already
         spaces = {search.fitted["frozen"].space: spaces[search.fitted["frozen"].space]}
     found: dict[str, Selection] = {}
     for i, (space, vectors) in enumerate(spaces.items()):  # each space gets an equal share of the time left
         deadline = search.deadline - max(search.left(), 0.0) * (len(spaces) - i - 1) / (len(spaces) - i)
         dense = frozen if hybrid and frozen is not None else select_and_fit(
-            vectors, texts, gold, n_labels, splits=splits, seed=search.seed, deadline=deadline, reshuffled=search.reshuffled())
+            vectors, texts, gold, n_labels, splits=splits, seed=search.seed, deadline=deadline, reshuffled=reshuffled)
         found[space] = select_fusion(dense, texts, gold, n_labels, splits=splits, seed=search.seed, deadline=deadline) if hybrid else dense
     space = max(found, key=lambda s: found[s].score + (0.0 if s == "model" else -TOPIC_MARGIN))
     chosen, vectors = found[space], spaces[space]
@@ -225,7 +226,7 @@ def _linear(search: Search, hybrid: bool) -> Candidate:
     search.held_logits[name] = np.asarray(held_logits, dtype=np.float32)
     settings: dict[str, Any] = {"C": chosen.c, "settings_tried": sum(f.tried for f in found.values()),
                                 "held_out_score": round(macro_f1(gold[held], held_logits), 4), "vectors": space}
-    if not hybrid and search.reshuffled():
+    if not hybrid and reshuffled:
         settings["C_chosen_over"] = f"{SHUFFLES} shuffles of the folds"
     if len(found) > 1:
         settings["score_by_vectors"] = {s: round(f.score, 4) for s, f in found.items()}

@@ -187,8 +187,8 @@ def interpolate(start: str | Path, end: str | Path, output: str | Path, config: 
         model.config.name = name or output.name
         model.config.training = {
             **model.config.training,
-            "interpolation": {"start": {"folder": str(start), "name": model_io.read_config(start).name},
-                              "end": {"folder": str(end), "name": model_io.read_config(end).name},
+            "interpolation": {"start": {"folder": str(start), "name": pair[0][0].name},
+                              "end": {"folder": str(end), "name": pair[1][0].name},
                               "weight": weight, "trials": [t.to_dict() for t in trials],
                               **({"max_rank": max_rank} if max_rank is not None else {})},
             "temperatures": temperatures, "thresholds": thresholds,
