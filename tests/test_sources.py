@@ -12,7 +12,14 @@ import pytest
 from emotiq.errors import InputError, UnknownNameError
 from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS
 from emotiq.training import sources
-from emotiq.training.catalogue import clean_semeval_text, sentence_sentiment
+from emotiq.training.catalogue import (
+    TRANSLATIONS,
+    clean_semeval_text,
+    read_translations,
+    sentence_sentiment,
+    translated,
+    translation_key,
+)
 from emotiq.training.mappings import (
     ANNOTATED_EMOTIONS,
     EKMAN_LABELS,
@@ -51,7 +58,7 @@ needs_data = pytest.mark.skipif(
 PERMISSIVE = {"goemotions", "xed_en", "xed_nl"}
 EXPECTED_SOURCES = PERMISSIVE | {
     "tweeteval_emotion", "semeval2017_sentiment", "xci", "cesamard", "absa16_en", "absa16_nl",
-    "dutch_political_tweets", "semeval2018_ec", "dutch_tv_emotion",
+    "dutch_political_tweets", "semeval2018_ec", "dutch_tv_emotion", "xci_nl",
 }  # fmt: skip
 NO_TEST_SPLIT = {"semeval2018_ec"}  # its test file is unlabelled
 TASK_LABELS = {
@@ -192,6 +199,31 @@ def test_sentence_sentiment_rule() -> None:
     assert sentence_sentiment({"positive", "negative"}) == -1
 
 
+def test_a_translation_keeps_the_labels_and_split_of_its_original() -> None:
+    english = pd.DataFrame({
+        "text": ["My parcel never came", "Thanks, all sorted", "Where is my refund?"],
+        "lang": "en", "source": "xci", "split": ["train", "dev", "test"],
+        "sentiment": [0, 2, 0], "complaint": [1, 0, 1], "severity": [2, 0, 1],
+    })  # fmt: skip
+    translations = {translation_key("my  parcel NEVER came"): "Mijn pakket is nooit gekomen",
+                    translation_key("Where is my refund?"): "Waar blijft mijn terugbetaling?"}
+    rows = translated(english, translations)
+    assert rows["text"].tolist() == ["Mijn pakket is nooit gekomen", "Waar blijft mijn terugbetaling?"]
+    assert rows["split"].tolist() == ["train", "test"] and rows["severity"].tolist() == [2, 1]
+    assert "source" not in rows and "lang" not in rows  # the translated source's own
+
+
+def test_missing_translation_file_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(MissingDataError, match="xci_nl.jsonl"):
+        read_translations(tmp_path / "xci_nl.jsonl")
+
+
+def test_translation_files_are_read_from_the_repository() -> None:
+    translations = read_translations(TRANSLATIONS / "xci_nl.jsonl")
+    assert len(translations) > 3000
+    assert all(len(key) == 16 and text.strip() == text != "" for key, text in translations.items())
+
+
 # --------------------------------------------------------------------------- with data
 
 
@@ -304,6 +336,16 @@ def test_complaint_rows_are_mapped(rows: pd.DataFrame) -> None:
     assert _emotions_of(row) == {"joy"} and (row["sentiment"], row["complaint"]) == (2, 0)
     complaints = rows[rows["source"].isin(["xci", "cesamard"]) & (rows["severity"] >= 0)]
     assert ((complaints["complaint"] == 1) == (complaints["severity"] > 0)).all()
+
+
+@needs_data
+def test_dutch_complaint_rows_are_the_english_rows_translated(rows: pd.DataFrame) -> None:
+    english = rows[rows["source"] == "xci"].set_index(rows.loc[rows["source"] == "xci", "text"].map(translation_key))
+    dutch = rows[rows["source"] == "xci_nl"]
+    assert set(dutch["lang"]) == {"nl"} and len(dutch) > 0.95 * len(english)
+    originals = english.loc[dutch["text"].map({t: k for k, t in read_translations(TRANSLATIONS / "xci_nl.jsonl").items()})]
+    for column in ("split", "sentiment", "complaint", "severity", "native_label"):
+        assert originals[column].tolist() == dutch[column].tolist(), column
 
 
 @needs_data

@@ -9,6 +9,8 @@ and ``split``. Rows whose ``split`` is None are split by
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
@@ -19,8 +21,8 @@ import pandas as pd
 
 from emotiq.schema import SENTIMENT_LABELS, SEVERITY_LABELS
 from emotiq.training import mappings as maps
-from emotiq.training.sources import MissingDataError, SourceInfo, register
-from emotiq.training.splits import DEFAULT_FRACTIONS, SPLITS
+from emotiq.training.sources import MissingDataError, SourceInfo, load_sources, register
+from emotiq.training.splits import DEFAULT_FRACTIONS, SPLITS, text_key
 
 _SENTIMENT_NAMES = {name: (name,) for name in SENTIMENT_LABELS}
 _SEVERITY_IDS = {str(i): (name,) for i, name in enumerate(SEVERITY_LABELS)}
@@ -285,30 +287,34 @@ _SINGH_LICENCE_NOTE = (
 )
 
 
-@register(
-    SourceInfo(
-        name="xci",
-        folder="xci_complaints_singh2023",
-        languages=("en",),
-        tasks=("sentiment", "emotion", "complaint", "severity"),
-        licence="repository MIT; tweets from Preotiuc-Pietro et al. (2019), no licence",
-        permissive=False,
-        licence_note=_SINGH_LICENCE_NOTE.format(what="tweets (Twitter terms apply)"),
-        citation="Singh et al. (2023), Peeking inside the black box: A Commonsense-aware "
-        "Generative Framework for Explainable Complaint Detection, ACL.",
-        url="https://github.com/appy1608/ACL2023",
-        label_map={
-            "complaint": _COMPLAINT_IDS,
-            "severity": _SEVERITY_IDS,
-            "sentiment": _SENTIMENT_NAMES,
-            "emotion": maps.XCI_EMOTION_TO_EMOTIQ,
-        },
-        split_fractions=DEFAULT_FRACTIONS,
-        split_note="seeded 80/10/10 by text, stratified by severity",
-        notes="Emotion 'other' (43% of rows) says none of Ekman's six: those six are "
-        "negatives for it, the other emotions (and neutral) unknown.",
-    )
+_XCI_LABELS = {
+    "complaint": _COMPLAINT_IDS,
+    "severity": _SEVERITY_IDS,
+    "sentiment": _SENTIMENT_NAMES,
+    "emotion": maps.XCI_EMOTION_TO_EMOTIQ,
+}
+
+
+_XCI = SourceInfo(
+    name="xci",
+    folder="xci_complaints_singh2023",
+    languages=("en",),
+    tasks=("sentiment", "emotion", "complaint", "severity"),
+    licence="repository MIT; tweets from Preotiuc-Pietro et al. (2019), no licence",
+    permissive=False,
+    licence_note=_SINGH_LICENCE_NOTE.format(what="tweets (Twitter terms apply)"),
+    citation="Singh et al. (2023), Peeking inside the black box: A Commonsense-aware "
+    "Generative Framework for Explainable Complaint Detection, ACL.",
+    url="https://github.com/appy1608/ACL2023",
+    label_map=_XCI_LABELS,
+    split_fractions=DEFAULT_FRACTIONS,
+    split_note="seeded 80/10/10 by text, stratified by severity",
+    notes="Emotion 'other' (43% of rows) says none of Ekman's six: those six are "
+    "negatives for it, the other emotions (and neutral) unknown.",
 )
+
+
+@register(_XCI)
 def _xci(folder: Path) -> pd.DataFrame:
     raw = read_csv(folder / "X-CI Dataset.csv")
     sentiment = raw["sentiment"].str.lower()
@@ -324,6 +330,53 @@ def _xci(folder: Path) -> pd.DataFrame:
             "split": None,
         }
     )
+
+
+TRANSLATIONS = Path(__file__).resolve().parents[3] / "data" / "translations"
+"""Dutch translations of English sources, kept in the repository (``data/translations``)."""
+
+
+def translation_key(text: str) -> str:
+    """Short key of an English text in a translation file: the SHA-1 of its :func:`text_key`."""
+    return hashlib.sha1(text_key(text).encode("utf-8")).hexdigest()[:16]
+
+
+def read_translations(path: Path) -> dict[str, str]:
+    """Key -> translated text from a JSON-lines file of ``{"key": ..., "text": ...}`` rows."""
+    if not path.is_file():
+        raise MissingDataError(f"translation file not found: {path} (it is part of the repository's data/ folder)")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {row["key"]: row["text"] for row in rows}
+
+
+def translated(english: pd.DataFrame, translations: Mapping[str, str]) -> pd.DataFrame:
+    """The rows of ``english`` (a loaded source, splits assigned) that have a translation, with
+    the translated text: labels and split are the English row's, so a translation never
+    crosses into another split than its original."""
+    keys = english["text"].map(translation_key)
+    rows = english[keys.isin(translations)].copy()
+    rows["text"] = keys[rows.index].map(translations)
+    return rows.drop(columns=["source", "lang"])
+
+
+@register(
+    replace(
+        _XCI,
+        name="xci_nl",
+        languages=("nl",),
+        licence="derived from X-CI: repository MIT; tweets from Preotiuc-Pietro et al. (2019), no licence",
+        licence_note="Dutch translations of the X-CI tweets, written for emotiq; the originals' terms "
+        "carry over. " + _XCI.licence_note,
+        citation=_XCI.citation + " Dutch translations: emotiq (data/translations/xci_nl.jsonl).",
+        split_fractions=None,
+        split_note="the split of the English tweet each row translates",
+        notes="Translations of X-CI's tweets into Dutch with the English labels: the only "
+        "Dutch complaint and severity labels emotiq has.",
+    )
+)
+def _xci_nl(folder: Path) -> pd.DataFrame:
+    english = load_sources("xci", data_root=folder.parent)
+    return translated(english, read_translations(TRANSLATIONS / "xci_nl.jsonl"))
 
 
 def _unescape_newlines(text: str) -> str:

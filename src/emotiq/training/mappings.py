@@ -152,6 +152,7 @@ ANNOTATED_EMOTIONS: Mapping[str, tuple[str, ...]] = {
     "tweeteval_emotion": ("anger", "joy", "sadness", "anticipation"),
     "semeval2018_ec": tuple(e for e in EMOTION_LABELS if e != "disappointment"),
     "xci": ("anger", "disgust", "fear", "joy", "sadness", "surprise"),
+    "xci_nl": ("anger", "disgust", "fear", "joy", "sadness", "surprise"),
     "cesamard": ("anger", "disgust", "fear", "joy", "sadness", "surprise"),
     "dutch_political_tweets": ("trust", "anticipation", "disappointment", "neutral"),
     "dutch_tv_emotion": ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"),
