@@ -218,6 +218,13 @@ def test_missing_translation_file_names_the_path(tmp_path: Path) -> None:
         read_translations(tmp_path / "xci_nl.jsonl")
 
 
+def test_a_broken_translation_line_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "xci_nl.jsonl"
+    path.write_text('{"key": "a1", "text": "Goed"}\n\n{"key": "b2"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match="line 3"):
+        read_translations(path)
+
+
 def test_translation_files_are_read_from_the_repository() -> None:
     translations = read_translations(TRANSLATIONS / "xci_nl.jsonl")
     assert len(translations) > 3000

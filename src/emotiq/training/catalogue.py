@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from emotiq.errors import InputError
 from emotiq.schema import SENTIMENT_LABELS, SEVERITY_LABELS
 from emotiq.training import mappings as maps
 from emotiq.training.sources import MissingDataError, SourceInfo, load_sources, register
@@ -345,8 +346,16 @@ def read_translations(path: Path) -> dict[str, str]:
     """Key -> translated text from a JSON-lines file of ``{"key": ..., "text": ...}`` rows."""
     if not path.is_file():
         raise MissingDataError(f"translation file not found: {path} (it is part of the repository's data/ folder)")
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {row["key"]: row["text"] for row in rows}
+    translations = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            translations[str(row["key"])] = str(row["text"])
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise InputError(f"{path}, line {number}: not a {{\"key\": ..., \"text\": ...}} object ({error})") from None
+    return translations
 
 
 def translated(english: pd.DataFrame, translations: Mapping[str, str]) -> pd.DataFrame:
