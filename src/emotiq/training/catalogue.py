@@ -22,7 +22,7 @@ import pandas as pd
 from emotiq.errors import InputError
 from emotiq.schema import SENTIMENT_LABELS, SEVERITY_LABELS
 from emotiq.training import mappings as maps
-from emotiq.training.sources import MissingDataError, SourceInfo, load_sources, register
+from emotiq.training.sources import REPOSITORY, MissingDataError, SourceInfo, load_sources, register
 from emotiq.training.splits import DEFAULT_FRACTIONS, SPLITS, text_key
 
 _SENTIMENT_NAMES = {name: (name,) for name in SENTIMENT_LABELS}
@@ -288,14 +288,6 @@ _SINGH_LICENCE_NOTE = (
 )
 
 
-_XCI_LABELS = {
-    "complaint": _COMPLAINT_IDS,
-    "severity": _SEVERITY_IDS,
-    "sentiment": _SENTIMENT_NAMES,
-    "emotion": maps.XCI_EMOTION_TO_EMOTIQ,
-}
-
-
 _XCI = SourceInfo(
     name="xci",
     folder="xci_complaints_singh2023",
@@ -307,7 +299,12 @@ _XCI = SourceInfo(
     citation="Singh et al. (2023), Peeking inside the black box: A Commonsense-aware "
     "Generative Framework for Explainable Complaint Detection, ACL.",
     url="https://github.com/appy1608/ACL2023",
-    label_map=_XCI_LABELS,
+    label_map={
+        "complaint": _COMPLAINT_IDS,
+        "severity": _SEVERITY_IDS,
+        "sentiment": _SENTIMENT_NAMES,
+        "emotion": maps.XCI_EMOTION_TO_EMOTIQ,
+    },
     split_fractions=DEFAULT_FRACTIONS,
     split_note="seeded 80/10/10 by text, stratified by severity",
     notes="Emotion 'other' (43% of rows) says none of Ekman's six: those six are "
@@ -333,7 +330,7 @@ def _xci(folder: Path) -> pd.DataFrame:
     )
 
 
-TRANSLATIONS = Path(__file__).resolve().parents[3] / "data" / "translations"
+TRANSLATIONS = REPOSITORY / "data" / "translations"
 """Dutch translations of English sources, kept in the repository (``data/translations``)."""
 
 

@@ -145,15 +145,17 @@ DUTCH_TV_EMOTION_TO_EMOTIQ: LabelMap = {
     "disgust": ("disgust",),
 }
 
+_EKMAN_SIX = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
+
 ANNOTATED_EMOTIONS: Mapping[str, tuple[str, ...]] = {
     "goemotions": EMOTION_LABELS,
     "xed_en": tuple(e for e in EMOTION_LABELS if e != "disappointment"),
     "xed_nl": tuple(e for e in EMOTION_LABELS if e not in ("disappointment", "neutral")),
     "tweeteval_emotion": ("anger", "joy", "sadness", "anticipation"),
     "semeval2018_ec": tuple(e for e in EMOTION_LABELS if e != "disappointment"),
-    "xci": ("anger", "disgust", "fear", "joy", "sadness", "surprise"),
-    "xci_nl": ("anger", "disgust", "fear", "joy", "sadness", "surprise"),
-    "cesamard": ("anger", "disgust", "fear", "joy", "sadness", "surprise"),
+    "xci": _EKMAN_SIX,
+    "xci_nl": _EKMAN_SIX,
+    "cesamard": _EKMAN_SIX,
     "dutch_political_tweets": ("trust", "anticipation", "disappointment", "neutral"),
     "dutch_tv_emotion": ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"),
 }

@@ -144,13 +144,17 @@ def source_info(name: str) -> SourceInfo:
     return registry[name]
 
 
+REPOSITORY = Path(__file__).resolve().parents[3]
+"""The root of a source checkout of emotiq (beside which ``../shared/data`` sits by default)."""
+
+
 def resolve_data_root(data_root: str | os.PathLike[str] | None = None) -> Path:
     """Folder holding the labelled sets: ``data_root``, else $EMOTIQ_DATA, else ``../shared/data``.
 
     Raises:
         MissingDataError: The folder does not exist.
     """
-    default = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    default = REPOSITORY.parent / "shared" / "data"
     root = Path(data_root or os.environ.get(DATA_ENV_VAR) or default).expanduser()
     if not root.is_dir():
         raise MissingDataError(
