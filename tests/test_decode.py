@@ -84,3 +84,38 @@ def test_bundled_model_complaint_fields_agree(model):
     for r in model.analyze(texts):
         c = r.complaint
         assert c.is_complaint == (c.severity > 0) == (c.probability >= 0.5)
+
+
+def test_temperatures_follow_the_language_with_the_pooled_one_as_fallback():
+    import torch
+
+    from emotiq.heads import TaskHead
+
+    spec = HeadSpec(name="sentiment", role="sentiment", kind="softmax", labels=["negative", "neutral", "positive"],
+                    temperature=2.0, extra={"temperatures_by_language": {"nl": 4.0, "en": 1.0}})
+    assert [spec.temperature_for(lang) for lang in ("nl", "en", "und", None)] == [4.0, 1.0, 2.0, 2.0]
+    head = TaskHead(spec, 4)
+    logits = torch.tensor([[4.0, 0.0, 0.0]] * 4)
+    probs = head.probabilities(logits, ["nl", "en", "und", None])
+    expected = [torch.softmax(logits[0] / t, -1) for t in (4.0, 1.0, 2.0, 2.0)]
+    torch.testing.assert_close(probs, torch.stack(expected))
+    torch.testing.assert_close(head.probabilities(logits), torch.stack([expected[2]] * 4))  # no languages: pooled
+    with pytest.raises(ValueError, match="3 languages for 4 rows"):
+        head.probabilities(logits, ["nl", "en", "en"])
+
+
+def test_analyze_calibrates_each_text_with_its_languages_temperature(model):
+    spec = model.heads["sentiment"].spec
+    saved = dict(spec.extra)
+    texts = ["Ik ben woedend, dit is de slechtste service ooit.", "I am furious, this is the worst service ever."]
+    before = model.analyze(texts, sentences=True)
+    try:  # a huge Dutch temperature flattens Dutch probabilities; English keeps its own
+        spec.extra["temperatures_by_language"] = {**saved.get("temperatures_by_language", {}), "nl": 1000.0}
+        dutch, english = model.analyze(texts, sentences=True)
+    finally:
+        spec.extra.clear()
+        spec.extra.update(saved)
+    assert (dutch.language, english.language) == ("nl", "en")
+    assert max(dutch.sentiment.probabilities.values()) < 0.34 < max(before[0].sentiment.probabilities.values())
+    assert all(max(s.sentiment.probabilities.values()) < 0.34 for s in dutch.sentences)
+    assert english.sentiment.probabilities == pytest.approx(before[1].sentiment.probabilities, abs=1e-6)

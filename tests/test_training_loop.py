@@ -373,3 +373,31 @@ def test_typos_augmentation_gives_a_share_of_rows_a_misspelled_twin():
     made = out["twin"].iloc[1:100].map(lambda t: isinstance(t, str)).sum()
     assert abs(made - TYPO_SHARE * 100) <= 1
     assert add_typos(rows, seed=1)["twin"].tolist() == out["twin"].tolist()  # seeded
+
+
+def test_calibrate_fits_a_temperature_per_language_with_enough_rows():
+    from types import SimpleNamespace
+
+    from emotiq.heads import HeadSpec, TaskHead
+    from emotiq.training.loop import MIN_TEMPERATURE_ROWS, LoopSettings, calibrate
+
+    rng = np.random.default_rng(0)
+    n_nl, n_en, n_de = 600, 600, MIN_TEMPERATURE_ROWS - 1
+    n = n_nl + n_en + n_de
+    gold = rng.integers(0, 3, n)
+    logits = rng.normal(size=(n, 3))
+    logits[np.arange(n), gold] += 1.5  # right more often than not; Dutch rows 4x as sure of themselves
+    logits[:n_nl] *= 4.0
+    languages = np.array(["nl"] * n_nl + ["en"] * n_en + ["de"] * n_de)
+    dev = SimpleNamespace(masks={"sentiment": torch.ones(n, dtype=torch.bool)}, targets={"sentiment": torch.from_numpy(gold)},
+                          label_masks={}, languages=languages)
+    spec = HeadSpec(name="sentiment", role="sentiment", kind="softmax", labels=["negative", "neutral", "positive"])
+    model = SimpleNamespace(heads={"sentiment": TaskHead(spec, 4)})
+    raw = {"sentiment": torch.from_numpy(logits).float()}
+    pooled = calibrate(model, dev, ["sentiment"], LoopSettings(), raw)["sentiment"]
+    by_language = spec.extra["temperatures_by_language"]
+    assert set(by_language) == {"nl", "en"}  # too few German rows: they keep the pooled temperature
+    assert by_language["nl"] / by_language["en"] == pytest.approx(4.0, rel=0.15)
+    assert by_language["en"] < pooled < by_language["nl"]
+    calibrate(model, dev, ["sentiment"], LoopSettings(temperature_by_language=False), raw)
+    assert "temperatures_by_language" not in spec.extra and spec.temperature == pytest.approx(pooled, abs=1e-4)

@@ -9,7 +9,7 @@ an :class:`~emotiq.schema.Analysis`; the built-in roles are ``sentiment``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -30,7 +30,8 @@ class HeadSpec:
     kind: Kind
     labels: list[str]
     temperature: float = 1.0
-    """Divides logits before softmax/sigmoid (fitted on dev data to calibrate)."""
+    """Divides logits before softmax/sigmoid (fitted on dev data to calibrate); texts of a language in
+    ``extra["temperatures_by_language"]`` use that language's instead."""
     threshold: float = 0.5
     hidden: int = 0
     """Width of a hidden layer before the output (0 for a linear head)."""
@@ -49,6 +50,11 @@ class HeadSpec:
         if language in by_language:
             return list(by_language[language])
         return list(self.extra.get("thresholds") or [self.threshold] * len(self.labels))
+
+    def temperature_for(self, language: str | None = None) -> float:
+        """The temperature for texts in ``language``: ``extra["temperatures_by_language"][language]``
+        when fitted for that language, else ``temperature`` (fitted on all languages)."""
+        return float((self.extra.get("temperatures_by_language") or {}).get(language, self.temperature))
 
     @property
     def space(self) -> str:
@@ -122,9 +128,20 @@ class TaskHead(nn.Module):
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
         return self.net(pooled)
 
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        scaled = logits.float() / self.spec.temperature
+    def probabilities(self, logits: torch.Tensor, languages: Sequence[str | None] | None = None) -> torch.Tensor:
+        """Calibrated probabilities of ``logits``; with ``languages`` (one per row, as detected) each
+        row is divided by its language's temperature (see :meth:`HeadSpec.temperature_for`)."""
+        scaled = logits.float() / self._temperatures(languages, len(logits))
         return scaled.softmax(-1) if self.spec.kind == "softmax" else scaled.sigmoid()
+
+
+    def _temperatures(self, languages: Sequence[str | None] | None, rows: int) -> float | torch.Tensor:
+        if languages is None or not self.spec.extra.get("temperatures_by_language"):
+            return self.spec.temperature
+        if len(languages) != rows:
+            raise ValueError(f"{len(languages)} languages for {rows} rows of logits")
+        cache: dict[str | None, float] = {}
+        return torch.tensor([cache.setdefault(lang, self.spec.temperature_for(lang)) for lang in languages]).unsqueeze(1)
 
 
 ROLES: dict[str, Callable[..., Any]] = {}

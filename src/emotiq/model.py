@@ -14,7 +14,7 @@ import torch
 from emotiq import model_io
 from emotiq.decode import neutral_probabilities, result_fields
 from emotiq.encoder.text_encoder import TextEncoder, load_text_encoder
-from emotiq.engine.documents import Document, document_vectors, prepare
+from emotiq.engine.documents import Document, document_vectors, prepare, segment_languages
 from emotiq.engine.runner import EncoderRunner
 from emotiq.errors import InputError, UnknownNameError
 from emotiq.heads import HeadSet, HeadSpec, select_heads
@@ -279,7 +279,7 @@ class EmotiqModel:
         """
         heads = self._select_heads(tasks)
         docs, pooled = self._encode(list(validated(enumerate(texts), False, "raise")), batch_size, False, max_chars, self._spaces(heads))
-        probs = self._head_probabilities(_documents(docs, pooled), heads, [doc.text for doc in docs])
+        probs = self._head_probabilities(_documents(docs, pooled), heads, [doc.language for doc in docs], [doc.text for doc in docs])
         for name in heads:
             placeholder = neutral_probabilities(self.heads[name].spec)
             for row, doc in enumerate(docs):
@@ -300,8 +300,8 @@ class EmotiqModel:
                        sentences: bool, max_chars: int, explain: bool = False) -> list[Analysis]:
         heads = self._select_heads(tasks)
         docs, pooled = self._encode(items, batch_size, sentences, max_chars, self._spaces(heads))
-        probs = self._head_probabilities(_documents(docs, pooled), heads, [doc.text for doc in docs])
-        sentence_probs = self._head_probabilities(pooled, heads) if sentences else {}
+        probs = self._head_probabilities(_documents(docs, pooled), heads, [doc.language for doc in docs], [doc.text for doc in docs])
+        sentence_probs = self._head_probabilities(pooled, heads, segment_languages(docs, len(pooled["model"]))) if sentences else {}
         results = [self._result(i, doc, probs, sentence_probs, heads) for i, doc in enumerate(docs)]
         if explain:
             from emotiq.explain import with_evidence
@@ -335,14 +335,14 @@ class EmotiqModel:
         return spaces[space]()
 
     @torch.inference_mode()
-    def _head_probabilities(self, vectors: dict[str, torch.Tensor], heads: list[str],
+    def _head_probabilities(self, vectors: dict[str, torch.Tensor], heads: list[str], languages: list[str],
                             texts: list[str] | None = None) -> dict[str, np.ndarray]:
-        """Probabilities of ``heads`` (each on the vectors of its space); hybrid heads add their lexical
-        logits when ``texts`` are given."""
+        """Probabilities of ``heads`` (each on the vectors of its space, calibrated for each row's
+        language); hybrid heads add their lexical logits when ``texts`` are given."""
         logits = {name: self.heads[name].logits(vectors) for name in heads}
         for name in (n for n in heads if n in self.lexical and texts is not None):
             logits[name] = logits[name] + self.lexical[name].logits(texts)
-        return {name: self.heads[name].probabilities(out).numpy() for name, out in logits.items()}
+        return {name: self.heads[name].probabilities(out, languages).numpy() for name, out in logits.items()}
 
     def _fields(self, probs: dict[str, np.ndarray], row: int | None, heads: list[str], language: str | None) -> dict[str, Any]:
         rows = None if row is None else {name: probs[name][row] for name in heads}

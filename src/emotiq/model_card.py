@@ -47,6 +47,11 @@ def _training_record(config: ModelConfig) -> str:
         lines.append(f"- Epoch {epoch['epoch']}: train loss {epoch['train_loss']}, dev macro-F1 {epoch['dev_macro_f1']}")
     if training.get("temperatures"):
         lines.append(f"- Temperatures (fitted on dev): {training['temperatures']}")
+    by_language = {h["name"]: h["extra"]["temperatures_by_language"] for h in config.heads
+                   if h.get("extra", {}).get("temperatures_by_language")}
+    if by_language:
+        lines.append(f"- Temperatures by detected language (fitted on that language's dev rows; other languages "
+                     f"use the ones above): {by_language}")
     return "\n".join(lines)
 
 

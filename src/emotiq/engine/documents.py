@@ -105,6 +105,16 @@ def prepare(
     return docs, builder.sequences
 
 
+def segment_languages(docs: list[Document], n_sequences: int) -> list[str]:
+    """The language of the document that owns each of the call's ``n_sequences`` sequences (its
+    chunks and sentences)."""
+    languages = ["und"] * n_sequences
+    for doc in docs:
+        for index in [*doc.segments, *(i for _, i in doc.sentences)]:
+            languages[index] = doc.language
+    return languages
+
+
 def document_vectors(docs: list[Document], pooled: torch.Tensor) -> torch.Tensor:
     """Token-weighted mean of each scorable document's chunk vectors (zeros otherwise)."""
     rows = [row for row, doc in enumerate(docs) for _ in doc.segments]

@@ -160,7 +160,7 @@ def _train(model: EmotiqModel, spec: HeadSpec, keep: dict[str, HeadSpec], train:
         stage2 = ft.train_encoder(model, train_set, eval_set, settings, stage1)
         if stage2 is not None:
             eval_vectors = _embed(model, held.texts, "eval")
-    head_only, plain = ft.HeadOnly.of(model), LoopSettings(bf16=False)
+    head_only, plain = ft.HeadOnly.of(model), LoopSettings(bf16=False, temperature_by_language=False)
     eval_data = ft.VectorSet(eval_vectors, eval_set)
     temperatures, thresholds, _ = fit_decisions(head_only, eval_data, [spec.name], plain)  # type: ignore[arg-type]
     probs = ft.head_probabilities(model, eval_vectors, [spec.name, *keep])

@@ -33,6 +33,7 @@ from emotiq.training.metrics import best_threshold, multi_label_report, single_l
 from emotiq.training.resume import LoopState, load_checkpoint, save_checkpoint
 
 if TYPE_CHECKING:
+    from emotiq.heads import TaskHead
     from emotiq.model import EmotiqModel
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ class LoopSettings:
     focal_gamma: float = 2.0
     threshold_beta: float = 1.0
     """Multi-label thresholds maximise F-beta on dev: below 1 favours precision (fewer labels per text)."""
+    temperature_by_language: bool = True
+    """Fit each head's temperature again on the dev rows of each target language (see :func:`calibrate`)."""
     invariance_weight: float = 0.0
     """> 0: rows with a twin text (``ExampleSet.twins``, e.g. the ``names`` augmentation) add this weight
     times the squared difference of the two texts' probabilities, summed over labels and averaged over
@@ -241,12 +244,17 @@ def head_report(model: EmotiqModel, name: str, logits: torch.Tensor, data: Examp
     or on those among ``rows`` (a boolean row mask)."""
     head = model.heads[name]
     mask = data.masks[name] if rows is None else data.masks[name] & rows
-    probs = head.probabilities(logits[mask]).numpy()
+    probs = head.probabilities(logits[mask], _languages(head, data, mask)).numpy()
     target = data.targets[name][mask].numpy()
     if head.spec.kind == "softmax":
         return single_label_report(target, probs, head.spec.labels)
     known = known_labels(data, name)[mask].numpy()
     return multi_label_report(np.where(known, target, np.nan), probs, head.spec.labels, head.spec.thresholds())
+
+
+def _languages(head: TaskHead, data: ExampleSet, mask: torch.Tensor) -> np.ndarray | None:
+    """The detected languages of ``data``'s rows in ``mask``, when ``head`` has temperatures by language."""
+    return data.languages[mask.numpy()] if head.spec.extra.get("temperatures_by_language") else None
 
 
 def dev_scores(model: EmotiqModel, data: ExampleSet, heads: list[str], settings: LoopSettings) -> dict[str, float]:
@@ -497,8 +505,16 @@ def calibrate(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: L
               logits: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
     """Fit and set each head's temperature on ``dev`` (annotated labels only); returns them.
 
+    With ``settings.temperature_by_language``, each head's temperature is fitted again on the
+    rows of each of :data:`~emotiq.text.language.TARGET_LANGUAGES` (as detected, the way
+    ``analyze`` tells them apart) that has at least :data:`MIN_TEMPERATURE_ROWS` of them, and
+    stored in ``extra["temperatures_by_language"]``: a model is not equally sure of itself in
+    Dutch and English (the bundled model's one temperature left it over-confident on Dutch dev
+    rows and under-confident on English ones). Other languages keep the temperature of all rows.
     ``logits`` (from :func:`predict_logits` on ``dev``) saves running the encoder again.
     """
+    from emotiq.text.language import TARGET_LANGUAGES
+
     logits = logits if logits is not None else predict_logits(model, dev, heads, settings)
     temperatures = {}
     for name in heads:
@@ -506,10 +522,23 @@ def calibrate(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: L
         if mask.sum() < 20:
             continue
         spec = model.heads[name].spec
-        known = known_labels(dev, name)[mask] if spec.kind == "sigmoid" else None
-        spec.temperature = fit_temperature(logits[name][mask], dev.targets[name][mask], spec.kind, known)
+        spec.temperature = _temperature(logits[name], dev, name, spec.kind, mask)
         temperatures[name] = round(spec.temperature, 4)
+        spec.extra.pop("temperatures_by_language", None)
+        if settings.temperature_by_language:
+            in_language = {lang: mask & torch.from_numpy(dev.languages == lang) for lang in TARGET_LANGUAGES}
+            by_language = {lang: round(_temperature(logits[name], dev, name, spec.kind, rows), 4)
+                           for lang, rows in in_language.items() if rows.sum() >= MIN_TEMPERATURE_ROWS}
+            if by_language:
+                spec.extra["temperatures_by_language"] = by_language
+                logger.info("%s temperature %.3f; by language: %s", name, spec.temperature, by_language)
     return temperatures
+
+
+def _temperature(logits: torch.Tensor, dev: ExampleSet, name: str, kind: str, rows: torch.Tensor) -> float:
+    """Head ``name``'s temperature fitted on the ``rows`` of ``dev`` (a boolean row mask)."""
+    known = known_labels(dev, name)[rows] if kind == "sigmoid" else None
+    return fit_temperature(logits[rows], dev.targets[name][rows], kind, known)
 
 
 def fit_decisions(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: LoopSettings,
@@ -545,7 +574,7 @@ def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], setti
         if spec.kind != "sigmoid" or mask.sum() < 20:
             continue
         raw = logits[name] if logits is not None else predict_logits(model, dev, [name], settings)[name]
-        probs = model.heads[name].probabilities(raw[mask]).numpy()
+        probs = model.heads[name].probabilities(raw[mask], _languages(model.heads[name], dev, mask)).numpy()
         target = dev.targets[name][mask].numpy()
         known = known_labels(dev, name)[mask].numpy()
         pooled = _fit_thresholds(target, probs, known, settings.threshold_beta, [0.5] * len(spec.labels))
@@ -560,6 +589,8 @@ def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], setti
     return tuned
 
 
+MIN_TEMPERATURE_ROWS = 200
+"""Fewest dev rows of a language on which a head's temperature is fitted for that language."""
 MIN_THRESHOLD_POSITIVES = 10
 
 

@@ -53,7 +53,7 @@ def emotion_label_counts(model: EmotiqModel, dev: ExampleSet, config: TrainConfi
     head = model.heads["emotion"]
     mask = dev.masks["emotion"].numpy()
     raw = logits["emotion"] if logits is not None else predict_logits(model, dev, ["emotion"], config.loop)["emotion"]
-    probs = head.probabilities(raw).numpy()
+    probs = head.probabilities(raw, dev.languages).numpy()
     known = known_labels(dev, "emotion").numpy()
     gold = np.nan_to_num(dev.targets["emotion"].numpy())
     chosen = emotion_decisions(probs, head.spec.labels, language_thresholds(head.spec, dev.languages))
