@@ -143,3 +143,17 @@ def test_sampling_ece_is_the_floor_a_calibrated_model_shows_on_a_set_that_size()
     assert report["ece_sampling"] == sampling_ece(probs.max(1))
     table = recall_table([{"test_set": "tiny", "task": "complaint", "system": "emotiq", **report}])
     assert "ECE of a calibrated model" in table and f"| {report['ece_sampling']:.3f} |" in table
+
+
+def test_metrics_say_how_busy_the_machine_was_when_recorded():
+    from emotiq.training.evaluate import _machine_load
+    from emotiq.training.metrics_report import render_metrics
+
+    record = {"test_set": "tiny", "lang": "en", "task": "complaint", "system": "emotiq", "n": 3, "macro_f1": 0.5,
+              "accuracy": 0.5, "macro_recall": 0.5, "per_class_f1": {"no": 0.5}, "ece": 0.1, "ece_sampling": 0.05}
+    result = {"test_rows": 3, "train_rows": 10, "seconds": 12.0, "published": {}, "records": [record]}
+    assert "load average" not in render_metrics(result)  # older results did not record it
+    machine = _machine_load()
+    assert machine["usable_cpus"] >= 1 and machine["load_avg_1m"] >= 0
+    busy = render_metrics({**result, "usable_cpus": 2, "load_avg_1m": 3.9})
+    assert "in 12 s on 2 usable CPUs, 1-minute load average 3.9 at the end" in busy

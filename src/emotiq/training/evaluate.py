@@ -11,6 +11,7 @@ baseline fitted on English rows only. Results go to ``metrics.json`` and
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -190,6 +191,13 @@ def complaint_consistency(model: EmotiqModel, probs: Probs) -> dict[str, int]:
     return {"texts": len(probs["complaint"]), "contradictions": int(bad)}
 
 
+def _machine_load() -> dict[str, Any]:
+    """Usable CPUs and the 1-minute load average at the end of a run (where the platform tells them):
+    a load above the CPU count means other work shared them and the run's time is no speed figure."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"usable_cpus": cpus, **({"load_avg_1m": round(os.getloadavg()[0], 1)} if hasattr(os, "getloadavg") else {})}
+
+
 def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | None = None,
                    previous: str | Path | None = None, cache_dir: str | Path | None = None) -> dict[str, Any]:
     """Evaluate the model in ``model_dir`` (and a ``previous`` model folder beside it);
@@ -215,7 +223,7 @@ def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | N
     records = evaluate_sets(systems, test, ekman, thresholds)
     result = {"model": model.config.name, "previous": str(previous) if previous else None, "records": records,
               "test_rows": len(test), "train_rows": len(train), "consistency": complaint_consistency(model, systems["emotiq"]),
-              "seconds": round(time.perf_counter() - start, 1), "published": {f"{k[0]}/{k[1]}": v for k, v in PUBLISHED.items()}}
+              "seconds": round(time.perf_counter() - start, 1), **_machine_load(), "published": {f"{k[0]}/{k[1]}": v for k, v in PUBLISHED.items()}}
     from emotiq.behaviour import run_suite
     from emotiq.behaviour.record import RECORD_PRECISION
 

@@ -86,10 +86,19 @@ def render_metrics(result: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def _load(result: dict[str, Any]) -> str:
+    """The 1-minute load average at the end of the run, with what it means for the time (when recorded)."""
+    load = result.get("load_avg_1m")
+    if load is None:
+        return ""
+    return (f" on {result.get('usable_cpus', '?')} usable CPUs, 1-minute load average {load:.1f} at the end "
+            "(above the CPU count, other work shared them and the time is no speed figure)")
+
+
 def _test_set_parts(result: dict[str, Any]) -> list[str]:
     published = result["published"]
     return [
-        (f"Measured by `emotiq evaluate` on {result['test_rows']} test rows in {result['seconds']:.0f} s "
+        (f"Measured by `emotiq evaluate` on {result['test_rows']} test rows in {result['seconds']:.0f} s{_load(result)} "
          f"(baselines fitted on the same {result['train_rows']} training rows as the model). "
          "Scores are macro-F1 over the classes present in each test set; ECE is the expected "
          "calibration error of emotiq's probabilities (15 bins)."),
