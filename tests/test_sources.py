@@ -55,12 +55,12 @@ needs_data = pytest.mark.skipif(
     reason="../shared/data not found: the labelled sets live beside the repo",
 )
 
-PERMISSIVE = {"goemotions", "xed_en", "xed_nl"}
+PERMISSIVE = {"goemotions", "goemotions_nl", "xed_en", "xed_nl"}
 EXPECTED_SOURCES = PERMISSIVE | {
     "tweeteval_emotion", "semeval2017_sentiment", "xci", "cesamard", "absa16_en", "absa16_nl",
     "dutch_political_tweets", "semeval2018_ec", "dutch_tv_emotion", "xci_nl",
 }  # fmt: skip
-NO_TEST_SPLIT = {"semeval2018_ec"}  # its test file is unlabelled
+NO_TEST_SPLIT = {"semeval2018_ec", "goemotions_nl"}  # unlabelled test file; no test comment translated
 TASK_LABELS = {
     "sentiment": SENTIMENT_LABELS, "emotion": EMOTION_LABELS, "severity": SEVERITY_LABELS,
 }  # fmt: skip
@@ -225,9 +225,10 @@ def test_a_broken_translation_line_is_named(tmp_path: Path) -> None:
         read_translations(path)
 
 
-def test_translation_files_are_read_from_the_repository() -> None:
-    translations = read_translations(TRANSLATIONS / "xci_nl.jsonl")
-    assert len(translations) > 3000
+@pytest.mark.parametrize(("name", "rows"), [("xci_nl", 3000), ("goemotions_nl", 5000)])
+def test_translation_files_are_read_from_the_repository(name: str, rows: int) -> None:
+    translations = read_translations(TRANSLATIONS / f"{name}.jsonl")
+    assert len(translations) > rows
     assert all(len(key) == 16 and text.strip() == text != "" for key, text in translations.items())
 
 
@@ -346,13 +347,19 @@ def test_complaint_rows_are_mapped(rows: pd.DataFrame) -> None:
 
 
 @needs_data
-def test_dutch_complaint_rows_are_the_english_rows_translated(rows: pd.DataFrame) -> None:
-    english = rows[rows["source"] == "xci"].set_index(rows.loc[rows["source"] == "xci", "text"].map(translation_key))
-    dutch = rows[rows["source"] == "xci_nl"]
-    assert set(dutch["lang"]) == {"nl"} and len(dutch) > 0.95 * len(english)
-    originals = english.loc[dutch["text"].map({t: k for k, t in read_translations(TRANSLATIONS / "xci_nl.jsonl").items()})]
-    for column in ("split", "sentiment", "complaint", "severity", "native_label"):
-        assert originals[column].tolist() == dutch[column].tolist(), column
+@pytest.mark.parametrize(("name", "original", "share"), [("xci_nl", "xci", 0.95), ("goemotions_nl", "goemotions", 0.1)])
+def test_translated_rows_are_the_english_rows_with_their_labels_and_splits(rows: pd.DataFrame, name: str, original: str,
+                                                                           share: float) -> None:
+    english = rows[rows["source"] == original].set_index(rows.loc[rows["source"] == original, "text"].map(translation_key))
+    dutch = rows[rows["source"] == name]
+    assert set(dutch["lang"]) == {"nl"} and len(dutch) > share * len(english)
+    translations = read_translations(TRANSLATIONS / f"{name}.jsonl")
+    by_text = {t: k for k, t in translations.items()}
+    once = pd.Series(list(translations.values())).value_counts()
+    dutch = dutch[dutch["text"].map(once) == 1]  # a text two originals share ("Bedankt!") names neither
+    originals = english.loc[dutch["text"].map(by_text)]
+    for column in ("split", "sentiment", "emotions", "complaint", "severity", "native_label"):
+        assert originals[column].astype(str).tolist() == dutch[column].astype(str).tolist(), column
 
 
 @needs_data

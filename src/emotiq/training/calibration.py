@@ -1,4 +1,4 @@
-"""Temperature scaling: one scalar per head, fitted on dev data, so 0.8 means 80%."""
+"""Temperature scaling: one scalar per head (or per head and language), fitted on dev data, so 0.8 means 80%."""
 
 from __future__ import annotations
 

@@ -95,23 +95,24 @@ def read_goemotions(folder: Path, taxonomy: str) -> pd.DataFrame:
     return df[["text", "split", "native"]]
 
 
-@register(
-    SourceInfo(
-        name="goemotions",
-        folder="goemotions",
-        languages=("en",),
-        tasks=("emotion",),
-        licence="Apache-2.0 (GoEmotions data and mirror); Reddit comments",
-        permissive=True,
-        licence_note="Released by Google under Apache-2.0 (dataset card and repository); "
-        "the comments come from Reddit, whose users keep copyright in their posts.",
-        citation="Demszky et al. (2020), GoEmotions: A Dataset of Fine-Grained Emotions, ACL.",
-        url="https://github.com/google-research/google-research/tree/master/goemotions",
-        label_map={"emotion": maps.GOEMOTIONS_TO_EMOTIQ},
-        notes="27 emotions + neutral, multi-label. curiosity maps to surprise (as in "
-        "GoEmotions' Ekman grouping) so ekman_group() reproduces the official Ekman labels.",
-    )
+_GOEMOTIONS = SourceInfo(
+    name="goemotions",
+    folder="goemotions",
+    languages=("en",),
+    tasks=("emotion",),
+    licence="Apache-2.0 (GoEmotions data and mirror); Reddit comments",
+    permissive=True,
+    licence_note="Released by Google under Apache-2.0 (dataset card and repository); "
+    "the comments come from Reddit, whose users keep copyright in their posts.",
+    citation="Demszky et al. (2020), GoEmotions: A Dataset of Fine-Grained Emotions, ACL.",
+    url="https://github.com/google-research/google-research/tree/master/goemotions",
+    label_map={"emotion": maps.GOEMOTIONS_TO_EMOTIQ},
+    notes="27 emotions + neutral, multi-label. curiosity maps to surprise (as in "
+    "GoEmotions' Ekman grouping) so ekman_group() reproduces the official Ekman labels.",
 )
+
+
+@register(_GOEMOTIONS)
 def _goemotions(folder: Path) -> pd.DataFrame:
     df = read_goemotions(folder, "original")
     df["emotions"] = _emotions(df["native"], maps.GOEMOTIONS_TO_EMOTIQ, "goemotions")
@@ -365,24 +366,44 @@ def translated(english: pd.DataFrame, translations: Mapping[str, str]) -> pd.Dat
     return rows.drop(columns=["source", "lang"])
 
 
-@register(
-    replace(
-        _XCI,
-        name="xci_nl",
+def register_translation(english: SourceInfo, name: str, *, licence: str, notes: str) -> None:
+    """Register source ``name``: the rows of source ``english`` that have a Dutch translation in
+    ``data/translations/<name>.jsonl``, with the English rows' labels and splits (see
+    :func:`translated`). The English source's data folder and licence terms carry over."""
+    info = replace(
+        english,
+        name=name,
         languages=("nl",),
-        licence="derived from X-CI: repository MIT; tweets from Preotiuc-Pietro et al. (2019), no licence",
-        licence_note="Dutch translations of the X-CI tweets, written for emotiq; the originals' terms "
-        "carry over. " + _XCI.licence_note,
-        citation=_XCI.citation + " Dutch translations: emotiq (data/translations/xci_nl.jsonl).",
+        licence=licence,
+        licence_note=f"Dutch translations of the {english.name} texts, written for emotiq; the originals' "
+        "terms carry over. " + english.licence_note,
+        citation=english.citation + f" Dutch translations: emotiq (data/translations/{name}.jsonl).",
         split_fractions=None,
-        split_note="the split of the English tweet each row translates",
-        notes="Translations of X-CI's tweets into Dutch with the English labels: the only "
-        "Dutch complaint and severity labels emotiq has.",
+        split_note="the split of the English text each row translates",
+        notes=notes,
     )
+
+    def load(folder: Path) -> pd.DataFrame:
+        return translated(load_sources(english.name, data_root=folder.parent), read_translations(TRANSLATIONS / f"{name}.jsonl"))
+
+    register(info)(load)
+
+
+register_translation(
+    _XCI,
+    "xci_nl",
+    licence="derived from X-CI: repository MIT; tweets from Preotiuc-Pietro et al. (2019), no licence",
+    notes="Translations of X-CI's tweets into Dutch with the English labels: the only "
+    "Dutch complaint and severity labels emotiq has.",
 )
-def _xci_nl(folder: Path) -> pd.DataFrame:
-    english = load_sources("xci", data_root=folder.parent)
-    return translated(english, read_translations(TRANSLATIONS / "xci_nl.jsonl"))
+register_translation(
+    _GOEMOTIONS,
+    "goemotions_nl",
+    licence="derived from GoEmotions: Apache-2.0; Reddit comments",
+    notes="Translations into Dutch of 4,800 GoEmotions training and 800 dev comments (a seeded "
+    "sample; no test comment), with the English labels: Dutch emotion labels from a gold "
+    "English scheme with all ten emotiq emotions.",
+)
 
 
 def _unescape_newlines(text: str) -> str:

@@ -149,6 +149,7 @@ _EKMAN_SIX = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
 
 ANNOTATED_EMOTIONS: Mapping[str, tuple[str, ...]] = {
     "goemotions": EMOTION_LABELS,
+    "goemotions_nl": EMOTION_LABELS,
     "xed_en": tuple(e for e in EMOTION_LABELS if e != "disappointment"),
     "xed_nl": tuple(e for e in EMOTION_LABELS if e not in ("disappointment", "neutral")),
     "tweeteval_emotion": ("anger", "joy", "sadness", "anticipation"),
