@@ -58,7 +58,7 @@ needs_data = pytest.mark.skipif(
 PERMISSIVE = {"goemotions", "goemotions_nl", "xed_en", "xed_nl"}
 EXPECTED_SOURCES = PERMISSIVE | {
     "tweeteval_emotion", "semeval2017_sentiment", "xci", "cesamard", "absa16_en", "absa16_nl",
-    "dutch_political_tweets", "semeval2018_ec", "dutch_tv_emotion", "xci_nl",
+    "dutch_political_tweets", "semeval2018_ec", "dutch_tv_emotion", "xci_nl", "cesamard_nl",
 }  # fmt: skip
 NO_TEST_SPLIT = {"semeval2018_ec", "goemotions_nl"}  # unlabelled test file; no test comment translated
 TASK_LABELS = {
@@ -225,7 +225,7 @@ def test_a_broken_translation_line_is_named(tmp_path: Path) -> None:
         read_translations(path)
 
 
-@pytest.mark.parametrize(("name", "rows"), [("xci_nl", 3000), ("goemotions_nl", 5000)])
+@pytest.mark.parametrize(("name", "rows"), [("xci_nl", 3000), ("goemotions_nl", 5000), ("cesamard_nl", 3500)])
 def test_translation_files_are_read_from_the_repository(name: str, rows: int) -> None:
     translations = read_translations(TRANSLATIONS / f"{name}.jsonl")
     assert len(translations) > rows
@@ -347,7 +347,8 @@ def test_complaint_rows_are_mapped(rows: pd.DataFrame) -> None:
 
 
 @needs_data
-@pytest.mark.parametrize(("name", "original", "share"), [("xci_nl", "xci", 0.95), ("goemotions_nl", "goemotions", 0.1)])
+@pytest.mark.parametrize(("name", "original", "share"),
+                         [("xci_nl", "xci", 0.95), ("goemotions_nl", "goemotions", 0.1), ("cesamard_nl", "cesamard", 0.9)])
 def test_translated_rows_are_the_english_rows_with_their_labels_and_splits(rows: pd.DataFrame, name: str, original: str,
                                                                            share: float) -> None:
     english = rows[rows["source"] == original].set_index(rows.loc[rows["source"] == original, "text"].map(translation_key))

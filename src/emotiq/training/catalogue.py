@@ -419,32 +419,33 @@ def _title_and_review(title: str, review: str) -> str:
     return f"{title}\n{review}" if review else title
 
 
-@register(
-    SourceInfo(
-        name="cesamard",
-        folder="cesamard_aspect_singh2023",
-        languages=("en",),
-        tasks=("sentiment", "emotion", "complaint", "severity"),
-        licence="repository MIT; texts are scraped Amazon.in reviews",
-        permissive=False,
-        licence_note=_SINGH_LICENCE_NOTE.format(what="Amazon.in customer reviews (scraped)"),
-        citation="Singh et al. (2023), Knowing What and How: A Multi-modal Aspect-Based "
-        "Framework for Complaint Detection, ECIR; base corpus CESAMARD, Singh et al. (2022), AAAI.",
-        url="https://github.com/appy1608/ECIR2023_Complaint-Detection",
-        label_map={
-            "complaint": _COMPLAINT_IDS,
-            "severity": {
-                name: (SEVERITY_LABELS[level],) for name, level in maps.SEVERITY_TO_LEVEL.items()
-            },
-            "sentiment": {str(i): (name,) for i, name in enumerate(SENTIMENT_LABELS)},
-            "emotion": maps.CESAMARD_EMOTION_TO_EMOTIQ,
+_CESAMARD = SourceInfo(
+    name="cesamard",
+    folder="cesamard_aspect_singh2023",
+    languages=("en",),
+    tasks=("sentiment", "emotion", "complaint", "severity"),
+    licence="repository MIT; texts are scraped Amazon.in reviews",
+    permissive=False,
+    licence_note=_SINGH_LICENCE_NOTE.format(what="Amazon.in customer reviews (scraped)"),
+    citation="Singh et al. (2023), Knowing What and How: A Multi-modal Aspect-Based "
+    "Framework for Complaint Detection, ECIR; base corpus CESAMARD, Singh et al. (2022), AAAI.",
+    url="https://github.com/appy1608/ECIR2023_Complaint-Detection",
+    label_map={
+        "complaint": _COMPLAINT_IDS,
+        "severity": {
+            name: (SEVERITY_LABELS[level],) for name, level in maps.SEVERITY_TO_LEVEL.items()
         },
-        split_fractions=DEFAULT_FRACTIONS,
-        split_note="seeded 80/10/10 by text, stratified by severity",
-        notes="Text = review title, a line break, then the review. Severity is -1 where it "
-        "contradicts the complaint label (18 rows).",
-    )
+        "sentiment": {str(i): (name,) for i, name in enumerate(SENTIMENT_LABELS)},
+        "emotion": maps.CESAMARD_EMOTION_TO_EMOTIQ,
+    },
+    split_fractions=DEFAULT_FRACTIONS,
+    split_note="seeded 80/10/10 by text, stratified by severity",
+    notes="Text = review title, a line break, then the review. Severity is -1 where it "
+    "contradicts the complaint label (18 rows).",
 )
+
+
+@register(_CESAMARD)
 def _cesamard(folder: Path) -> pd.DataFrame:
     raw = read_csv(folder / "CESAMARD-Aspect_Dataset.csv")
     titles, reviews = raw["Title"].map(_unescape_newlines), raw["Review_S"].map(_unescape_newlines)
@@ -464,6 +465,15 @@ def _cesamard(folder: Path) -> pd.DataFrame:
             "split": None,
         }
     )
+
+
+register_translation(
+    _CESAMARD,
+    "cesamard_nl",
+    licence="derived from CESAMARD: repository MIT; scraped Amazon.in reviews",
+    notes="Translations into Dutch of the CESAMARD reviews of up to 1,200 characters (all splits), "
+    "with the English labels: Dutch review complaints, severity, sentiment and emotions.",
+)
 
 
 # --------------------------------------------------------------------------- ABSA restaurants

@@ -157,6 +157,7 @@ ANNOTATED_EMOTIONS: Mapping[str, tuple[str, ...]] = {
     "xci": _EKMAN_SIX,
     "xci_nl": _EKMAN_SIX,
     "cesamard": _EKMAN_SIX,
+    "cesamard_nl": _EKMAN_SIX,
     "dutch_political_tweets": ("trust", "anticipation", "disappointment", "neutral"),
     "dutch_tv_emotion": ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"),
 }
