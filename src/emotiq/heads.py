@@ -134,14 +134,13 @@ class TaskHead(nn.Module):
         scaled = logits.float() / self._temperatures(languages, len(logits))
         return scaled.softmax(-1) if self.spec.kind == "softmax" else scaled.sigmoid()
 
-
     def _temperatures(self, languages: Sequence[str | None] | None, rows: int) -> float | torch.Tensor:
+        """The head's one temperature, or a ``(rows, 1)`` column of each row's language's."""
         if languages is None or not self.spec.extra.get("temperatures_by_language"):
             return self.spec.temperature
         if len(languages) != rows:
             raise ValueError(f"{len(languages)} languages for {rows} rows of logits")
-        cache: dict[str | None, float] = {}
-        return torch.tensor([cache.setdefault(lang, self.spec.temperature_for(lang)) for lang in languages]).unsqueeze(1)
+        return torch.tensor([self.spec.temperature_for(lang) for lang in languages]).unsqueeze(1)
 
 
 ROLES: dict[str, Callable[..., Any]] = {}
