@@ -40,13 +40,12 @@ from emotiq.training.loop import fit_decisions, head_logits, pooled_vectors, sou
 from emotiq.training.recalibrate import emotion_label_counts
 from emotiq.training.train import BUILTIN_TARGETS, TrainConfig, training_frames, training_sources
 
-logger = logging.getLogger(__name__)
-
 
 def dev_pool(config: TrainConfig, extra: list[str]) -> pd.DataFrame:
     """The capped dev rows of the recipe's training sources and of ``extra``."""
     pooled = copy.deepcopy(config)
-    pooled.sources = list(dict.fromkeys([*(training_sources(config) or []), *extra]))
+    own = training_sources(config)  # None: every registered source, ``extra`` among them
+    pooled.sources = None if own is None else list(dict.fromkeys([*own, *extra]))
     pooled.eval_only = []
     return training_frames(pooled)[1]
 
