@@ -318,6 +318,42 @@ def test_the_frozen_heads_c_is_chosen_over_reshuffled_folds_but_scored_on_the_fi
     assert not np.isnan(chosen.logits).any()  # every row scored by the first folds
 
 
+def test_label_names_become_words_to_embed():
+    from emotiq.training.finetune_linear import label_text
+
+    assert label_text("card_arrival") == "card arrival"
+    assert label_text("FOOD#QUALITY") == "food quality"
+    assert label_text("lostCard") == "lost card"
+    assert label_text("Refund request") == "refund request"
+    assert label_text("__") == "__"  # nothing but separators: kept as it is
+
+
+def test_label_name_rows_are_kept_only_where_cross_validation_favours_them():
+    from emotiq.training.finetune_linear import LinearFit, folds, select_and_fit, select_fusion
+
+    labels = ["billing", "delivery", "app", "staff"]
+    gold = np.repeat(np.arange(len(labels)), 10)
+    texts = [f"row {i} about {labels[g]}" for i, g in enumerate(gold)]
+    rng = np.random.default_rng(2)
+    centres = rng.normal(size=(len(labels), 16)).astype(np.float32) * 3
+    vectors = rng.normal(size=(len(texts), 16)).astype(np.float32) * 3 + 0.3 * centres[gold]  # rows: weak signal
+    splits = folds(gold, 0)
+    told = select_and_fit(vectors, texts, gold, len(labels), splits=splits, seed=0, names=centres)  # names: the centres
+    assert told.name_weight > 0 and told.names is not None
+    plain = select_and_fit(vectors, texts, gold, len(labels), splits=splits, seed=0)
+    assert told.score > plain.score and plain.name_weight == 0 and plain.names is None
+    misleading = select_and_fit(vectors, texts, gold, len(labels), splits=splits, seed=0, names=-30 * centres)
+    assert misleading.name_weight == 0 and misleading.score == pytest.approx(plain.score)
+    # the installed fit learns from the same rows it was scored with, in a hybrid head too
+    with_names = LinearFit.fit(vectors, texts, gold, len(labels), hybrid=False, c=told.c, seed=0, names=centres,
+                               name_weight=told.name_weight)
+    np.testing.assert_allclose(told.fit(vectors, texts, gold, len(labels), seed=0).weight, with_names.weight)
+    fused = select_fusion(told, texts, gold, len(labels), splits=splits, seed=0)
+    assert fused.name_weight == told.name_weight and fused.names is told.names
+    with pytest.raises(ValueError, match="vector-only"):
+        LinearFit.fit(vectors, texts, gold, len(labels), hybrid=True, c=1.0, seed=0, names=centres, name_weight=1.0)
+
+
 def test_a_head_on_topic_vectors_reads_the_base_encoder_and_survives_saving(trained, split, tmp_path):
     import torch
 
@@ -646,3 +682,15 @@ def test_adaptation_runs_its_planned_steps_and_ends_at_a_learning_rate_of_zero(f
     per_epoch = -(-len(texts) // 2)
     assert run.steps == 3 * per_epoch and run.epochs == 3.0 and run.note == ""
     assert max(rates) == pytest.approx(fa.LR) and rates[0] < fa.LR and rates[-1] < fa.LR / per_epoch  # warm-up, then decay
+
+
+def test_the_card_says_when_the_head_learned_from_the_label_names():
+    from emotiq.training.finetune_report import metrics_section
+
+    candidate = {"strategy": "frozen", "status": "chosen", "score": 0.8, "scored_on": "3-fold cross-validation over 60 rows",
+                 "seconds": 1.0, "note": "", "settings": {"C": 1.0, "label_names_weight": 1.0}}
+    metrics = {"macro_f1": 0.8, "majority_baseline": {"macro_f1": 0.1, "predicts": "app"}, "per_class": {},
+               "strategy": "frozen", "candidates": [candidate]}
+    assert "learned from the label names" in metrics_section(metrics)
+    candidate["settings"]["label_names_weight"] = 0.0
+    assert "label names" not in metrics_section(metrics)

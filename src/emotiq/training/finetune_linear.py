@@ -1,6 +1,12 @@
 """Linear heads fitted by scikit-learn on cached encoder vectors, alone (``frozen``) or fused with a
 word and character TF-IDF model (``hybrid``: the two logistic regressions' logits added with a
-weight, stored as one linear head over both feature sets), and their cross-validated scores."""
+weight, stored as one linear head over both feature sets), and their cross-validated scores.
+
+The encoder-vector part may also learn from the label names themselves: each label's name, embedded
+like a text, joins the training rows as one example of its label (:func:`label_text`,
+:data:`NAME_WEIGHT`). With a few rows per label, a name such as ``lost_card`` or ``FOOD`` says much of
+what the label means; whether it helps is chosen by cross-validation with C, so names that say
+nothing (codes such as ``R12``) are left out."""
 
 from __future__ import annotations
 
@@ -26,6 +32,21 @@ FROZEN_GRID = (1.0, 10.0, 100.0, 0.1)
 """C tried for the frozen-encoder head, in this order while time allows."""
 FROZEN_C = FROZEN_GRID[0]
 MAX_FOLDS = 3
+NAME_WEIGHT = 1.0
+"""Sample weight of each label-name row beside the labelled rows (weight 1 each). On repeated
+subsamples of the fine-tuning benchmark's training splits (10 rows per class, 100 and 500 rows), scored
+on the training rows left out of each subsample, a weight of 1 raised the macro-F1 of the head on the
+base encoder's vectors on every set and size (by 0.006 to 0.08), and 3 did no better on the whole."""
+
+
+def label_text(label: str) -> str:
+    """A label as words to embed: ``card_arrival`` -> ``card arrival``, ``FOOD#QUALITY`` -> ``food quality``,
+    ``lostCard`` -> ``lost card``."""
+    import re
+
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(label))
+    words = re.sub(r"[_\-#/.:|]+", " ", words)
+    return " ".join(words.split()).lower() or str(label)
 
 
 def macro_f1(gold: np.ndarray, probs: np.ndarray) -> float:
@@ -59,14 +80,23 @@ class LinearFit:
 
     @classmethod
     def fit(cls, vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_labels: int, *, hybrid: bool, c: float,
-            seed: int, space: str = "model") -> LinearFit:
+            seed: int, space: str = "model", names: np.ndarray | None = None, name_weight: float = 0.0) -> LinearFit:
+        """``names``: ``(n_labels, dim)`` vectors of the label names (same space), added as one row per
+        label with sample weight ``name_weight`` (0: not added; a vector-only head only)."""
         scale = 1.0 / max(float(np.linalg.norm(vectors, axis=1).mean()), 1e-6)
         lexical = TfidfFeatures.fit(texts) if hybrid else None
+        design, target, weights = _design(vectors, texts, scale, lexical), gold, None
+        if names is not None and name_weight > 0:
+            if hybrid:
+                raise ValueError("label-name rows go with a vector-only head")
+            design = np.vstack([design, names.astype(np.float32) * scale])
+            target = np.concatenate([gold, np.arange(n_labels)])
+            weights = np.concatenate([np.ones(len(gold)), np.full(n_labels, name_weight)])
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1), warnings.catch_warnings():  # small BLAS calls: extra threads only contend
             warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")  # few rows per label
-            model = _logistic(c, seed).fit(_design(vectors, texts, scale, lexical), gold)
+            model = _logistic(c, seed).fit(design, target, sample_weight=weights)
         weight, bias = softmax_layer(model, n_labels)
         return cls(weight, bias, scale, lexical, c, space)
 
@@ -172,11 +202,15 @@ class Selection:
     """A hybrid head's frozen-encoder C."""
     lexical_weight: float = 0.0
     """A hybrid head's weight of the TF-IDF logits."""
+    names: np.ndarray | None = None
+    """Label-name vectors the frozen-encoder part learns from (None: not used)."""
+    name_weight: float = 0.0
 
     def fit(self, vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_labels: int, *, seed: int,
             space: str = "model") -> LinearFit:
         """This setting fitted on the given rows."""
-        dense = LinearFit.fit(vectors, texts, gold, n_labels, hybrid=False, c=self.frozen_c or self.c, seed=seed, space=space)
+        dense = LinearFit.fit(vectors, texts, gold, n_labels, hybrid=False, c=self.frozen_c or self.c, seed=seed, space=space,
+                              names=self.names, name_weight=self.name_weight)
         if self.frozen_c is None:
             return dense
         lexical = LinearFit.fit(vectors[:, :0], texts, gold, n_labels, hybrid=True, c=self.c, seed=seed)
@@ -189,8 +223,11 @@ def _mean_score(gold: np.ndarray, logits: np.ndarray, splits: list[tuple[np.ndar
 
 def select_and_fit(vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_labels: int, *,
                    splits: list[tuple[np.ndarray, np.ndarray]], seed: int, deadline: float | None = None,
-                   reshuffled: list[list[tuple[np.ndarray, np.ndarray]]] | None = None) -> Selection:
-    """The frozen-encoder head's C (:data:`FROZEN_GRID`) with the best mean macro-F1 over ``splits``.
+                   reshuffled: list[list[tuple[np.ndarray, np.ndarray]]] | None = None,
+                   names: np.ndarray | None = None) -> Selection:
+    """The frozen-encoder head's C (:data:`FROZEN_GRID`), with or without the label-name rows ``names``
+    (:data:`NAME_WEIGHT`; the name rows are in every fit, never scored), with the best mean macro-F1
+    over ``splits``.
 
     ``reshuffled``: further fold sets over the same rows (other shuffles); C is then chosen by the
     mean over all of them, which on a few hundred rows is much less of a coin toss, while the
@@ -198,16 +235,18 @@ def select_and_fit(vectors: np.ndarray, texts: list[str], gold: np.ndarray, n_la
     Settings are tried in order until ``deadline`` (``time.perf_counter()`` seconds; the first always runs).
     """
     best: tuple[float, Selection] | None = None
-    for tried, c in enumerate(FROZEN_GRID, start=1):
-        logits = _out_of_split(vectors, texts, gold, n_labels, splits, hybrid=False, c=c, seed=seed)
+    settings = [(c, w) for c in FROZEN_GRID for w in ((0.0, NAME_WEIGHT) if names is not None else (0.0,))]
+    for tried, (c, w) in enumerate(settings, start=1):
+        options = {"hybrid": False, "c": c, "seed": seed, "names": names, "name_weight": w}
+        logits = _out_of_split(vectors, texts, gold, n_labels, splits, **options)
         score = _mean_score(gold, logits, splits)
-        choice = [score] + [_mean_score(gold, _out_of_split(vectors, texts, gold, n_labels, other, hybrid=False, c=c, seed=seed), other)
+        choice = [score] + [_mean_score(gold, _out_of_split(vectors, texts, gold, n_labels, other, **options), other)
                             for other in reshuffled or []]
         mean = float(np.mean(choice))
-        logger.info("frozen head, C=%g: macro-F1 %.4f over %d split(s)%s", c, score, len(splits),
+        logger.info("frozen head, C=%g%s: macro-F1 %.4f over %d split(s)%s", c, ", label names" if w else "", score, len(splits),
                     f", {mean:.4f} over {len(choice)} shuffles" if len(choice) > 1 else "")
         if best is None or mean > best[0]:
-            best = (mean, Selection(score, c, logits, tried))
+            best = (mean, Selection(score, c, logits, tried, names=names if w else None, name_weight=w))
         best[1].tried = tried
         if _past(deadline):
             break
@@ -228,7 +267,8 @@ def select_fusion(dense: Selection, texts: list[str], gold: np.ndarray, n_labels
             score = _mean_score(gold, fused, splits)
             logger.info("hybrid head, TF-IDF C=%g, weight %g: macro-F1 %.4f", c, weight, score)
             if best is None or score > best.score:
-                best = Selection(score, c, fused, tried, frozen_c=dense.c, lexical_weight=weight)
+                best = Selection(score, c, fused, tried, frozen_c=dense.c, lexical_weight=weight,
+                                 names=dense.names, name_weight=dense.name_weight)
         assert best is not None
         best.tried = tried
         if _past(deadline):

@@ -186,6 +186,10 @@ def metrics_section(metrics: dict[str, Any]) -> str:
     elif spaces[0] != "model":
         lines[0] += (f". The head reads {SPACE_TEXT[spaces[0]]}{speed}"
                      + (" (fine-tune with `topic_vectors=False` / `--no-topic-vectors` for one pass)" if spaces[0] == "topic" else ""))
+    chosen = next((c for c in metrics.get("candidates", []) if c.get("status") == "chosen"), None)
+    if chosen and chosen["settings"].get("label_names_weight"):
+        lines[0] += (". Its vector part also learned from the label names themselves (each name embedded like a text, one"
+                     " more example of its label), which cross-validation preferred to the labelled rows alone")
     lines += ["", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |" for k, v in metrics["per_class"].items()]
     if metrics.get("candidates"):

@@ -30,7 +30,16 @@ from emotiq.heads import HeadSpec
 from emotiq.model import EmotiqModel
 from emotiq.training import finetune_adapt as fa
 from emotiq.training.finetune_data import LabelledRows
-from emotiq.training.finetune_linear import FROZEN_C, LinearFit, Selection, folds, macro_f1, select_and_fit, select_fusion
+from emotiq.training.finetune_linear import (
+    FROZEN_C,
+    LinearFit,
+    Selection,
+    folds,
+    label_text,
+    macro_f1,
+    select_and_fit,
+    select_fusion,
+)
 from emotiq.training.finetune_train import head_probabilities
 from emotiq.training.metrics import f1_per_class
 
@@ -147,6 +156,9 @@ class Search:
     """Strategy -> its chosen setting with out-of-split logits (the frozen head's is reused by the hybrid one)."""
     held_logits: dict[str, np.ndarray] = field(default_factory=dict)
     """Strategy -> logits of the eval rows from a fit that did not see them."""
+    label_names: bool = True
+    """Whether the linear heads may also learn from the label names (chosen by their cross-validated score)."""
+    name_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_train(self) -> int:
@@ -163,6 +175,14 @@ class Search:
     def spaces(self) -> dict[str, np.ndarray]:
         """Vector space -> vectors the linear heads may read (the model's own first)."""
         return {"model": self.vectors} | ({"topic": self.topic_vectors} if self.topic_vectors is not None else {})
+
+    def names(self, space: str) -> np.ndarray | None:
+        """Vectors of the label names (:func:`label_text`) in ``space``, embedded once (None: not used)."""
+        if not self.label_names:
+            return None
+        if space not in self.name_vectors:
+            self.name_vectors[space] = self.model.embed([label_text(label) for label in self.spec.labels], space=space)
+        return self.name_vectors[space]
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
@@ -205,7 +225,8 @@ def _linear(search: Search, hybrid: bool) -> Candidate:
     for i, (space, vectors) in enumerate(spaces.items()):  # each space gets an equal share of the time left
         deadline = search.deadline - max(search.left(), 0.0) * (len(spaces) - i - 1) / (len(spaces) - i)
         dense = frozen if hybrid and frozen is not None else select_and_fit(
-            vectors, texts, gold, n_labels, splits=splits, seed=search.seed, deadline=deadline, reshuffled=reshuffled)
+            vectors, texts, gold, n_labels, splits=splits, seed=search.seed, deadline=deadline, reshuffled=reshuffled,
+            names=search.names(space))
         found[space] = select_fusion(dense, texts, gold, n_labels, splits=splits, seed=search.seed, deadline=deadline) if hybrid else dense
     space = max(found, key=lambda s: found[s].score + (0.0 if s == "model" else -TOPIC_MARGIN))
     chosen, vectors = found[space], spaces[space]
@@ -225,7 +246,8 @@ def _linear(search: Search, hybrid: bool) -> Candidate:
         held_logits = fit_on(train).logits(vectors[held], search.held.texts)
     search.held_logits[name] = np.asarray(held_logits, dtype=np.float32)
     settings: dict[str, Any] = {"C": chosen.c, "settings_tried": sum(f.tried for f in found.values()),
-                                "held_out_score": round(macro_f1(gold[held], held_logits), 4), "vectors": space}
+                                "held_out_score": round(macro_f1(gold[held], held_logits), 4), "vectors": space,
+                                "label_names_weight": chosen.name_weight}
     if not hybrid and reshuffled:
         settings["C_chosen_over"] = f"{SHUFFLES} shuffles of the folds"
     if len(found) > 1:
