@@ -170,6 +170,11 @@ def run_emotiq(strategy: str, sub: pd.DataFrame, test: pd.DataFrame, labels: lis
         chosen += " of " + " + ".join(next(c for c in record["candidates"] if c["strategy"] == "blend")["settings"]["of"])
     chosen += {"topic": " on base vectors", "adapted + topic": " with base vectors",
                "adapted + model": " with model vectors"}.get(record.get("vectors", ""), "")
+    settings = {c["strategy"]: c["settings"] for c in record.get("candidates", [])}
+    linear = record.get("strategy") if record.get("strategy") in ("frozen", "hybrid") else \
+        (settings.get("blend", {}).get("of") or [None, None])[1]
+    if settings.get(linear, {}).get("label_names_weight"):  # the linear head also learned from the label names
+        chosen += ", label names"
     tried = {c["strategy"]: (c["status"], c["score"], c["note"]) for c in record.get("candidates", [])}
     return {"train_s": train_s, "pred": pred, "chosen": chosen, "candidates": tried}
 
