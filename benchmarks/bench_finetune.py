@@ -150,6 +150,7 @@ class Vectors:
 
 def run_emotiq(strategy: str, sub: pd.DataFrame, test: pd.DataFrame, labels: list[str], vectors: Vectors, seed: int) -> dict[str, Any]:
     from emotiq.training import finetune
+    from emotiq.training.finetune_report import learned_from_label_names
 
     start = time.perf_counter()
     result = finetune(sub[["text", "label"]], task="custom_label", seed=seed, strategy=strategy)
@@ -170,10 +171,7 @@ def run_emotiq(strategy: str, sub: pd.DataFrame, test: pd.DataFrame, labels: lis
         chosen += " of " + " + ".join(next(c for c in record["candidates"] if c["strategy"] == "blend")["settings"]["of"])
     chosen += {"topic": " on base vectors", "adapted + topic": " with base vectors",
                "adapted + model": " with model vectors"}.get(record.get("vectors", ""), "")
-    settings = {c["strategy"]: c["settings"] for c in record.get("candidates", [])}
-    linear = record.get("strategy") if record.get("strategy") in ("frozen", "hybrid") else \
-        (settings.get("blend", {}).get("of") or [None, None])[1]
-    if settings.get(linear, {}).get("label_names_weight"):  # the linear head also learned from the label names
+    if learned_from_label_names(record):
         chosen += ", label names"
     tried = {c["strategy"]: (c["status"], c["score"], c["note"]) for c in record.get("candidates", [])}
     return {"train_s": train_s, "pred": pred, "chosen": chosen, "candidates": tried}

@@ -694,3 +694,9 @@ def test_the_card_says_when_the_head_learned_from_the_label_names():
     assert "learned from the label names" in metrics_section(metrics)
     candidate["settings"]["label_names_weight"] = 0.0
     assert "label names" not in metrics_section(metrics)
+    blend = {**candidate, "strategy": "blend", "settings": {"of": ["lora", "frozen"]}}  # a blend: its linear part counts
+    candidate["status"] = "scored"
+    metrics["candidates"] = [candidate, blend]
+    assert "label names" not in metrics_section(metrics)
+    candidate["settings"]["label_names_weight"] = 1.0
+    assert "learned from the label names" in metrics_section(metrics)

@@ -11,6 +11,7 @@ nothing (codes such as ``R12``) are left out."""
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +43,6 @@ base encoder's vectors on every set and size (by 0.006 to 0.08), and 3 did no be
 def label_text(label: str) -> str:
     """A label as words to embed: ``card_arrival`` -> ``card arrival``, ``FOOD#QUALITY`` -> ``food quality``,
     ``lostCard`` -> ``lost card``."""
-    import re
-
     words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(label))
     words = re.sub(r"[_\-#/.:|]+", " ", words)
     return " ".join(words.split()).lower() or str(label)

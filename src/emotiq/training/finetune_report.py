@@ -167,6 +167,17 @@ def times(passes: int) -> str:
     return {1: "once", 2: "twice", 3: "three times"}.get(passes, f"{passes} times")
 
 
+def learned_from_label_names(metrics: dict[str, Any]) -> bool:
+    """Whether the chosen head's linear part (a ``frozen`` or ``hybrid`` head, alone or in a blend) kept
+    the label-name rows."""
+    candidates = {c["strategy"]: c for c in metrics.get("candidates", [])}
+    chosen = next((c for c in candidates.values() if c.get("status") == "chosen"), None)
+    if chosen is None:
+        return False
+    linear = chosen if chosen["strategy"] != "blend" else candidates.get(chosen["settings"].get("of", [None, None])[1], {})
+    return bool(linear.get("settings", {}).get("label_names_weight"))
+
+
 def metrics_section(metrics: dict[str, Any]) -> str:
     """Model-card section: eval scores beside the majority baseline, per-class scores, drift."""
     base = metrics["majority_baseline"]
@@ -186,8 +197,7 @@ def metrics_section(metrics: dict[str, Any]) -> str:
     elif spaces[0] != "model":
         lines[0] += (f". The head reads {SPACE_TEXT[spaces[0]]}{speed}"
                      + (" (fine-tune with `topic_vectors=False` / `--no-topic-vectors` for one pass)" if spaces[0] == "topic" else ""))
-    chosen = next((c for c in metrics.get("candidates", []) if c.get("status") == "chosen"), None)
-    if chosen and chosen["settings"].get("label_names_weight"):
+    if learned_from_label_names(metrics):
         lines[0] += (". Its vector part also learned from the label names themselves (each name embedded like a text, one"
                      " more example of its label), which cross-validation preferred to the labelled rows alone")
     lines += ["", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]

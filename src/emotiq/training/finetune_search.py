@@ -156,9 +156,8 @@ class Search:
     """Strategy -> its chosen setting with out-of-split logits (the frozen head's is reused by the hybrid one)."""
     held_logits: dict[str, np.ndarray] = field(default_factory=dict)
     """Strategy -> logits of the eval rows from a fit that did not see them."""
-    label_names: bool = True
-    """Whether the linear heads may also learn from the label names (chosen by their cross-validated score)."""
     name_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    """Vector space -> the label names' vectors in it (see :meth:`names`)."""
 
     @property
     def n_train(self) -> int:
@@ -176,10 +175,9 @@ class Search:
         """Vector space -> vectors the linear heads may read (the model's own first)."""
         return {"model": self.vectors} | ({"topic": self.topic_vectors} if self.topic_vectors is not None else {})
 
-    def names(self, space: str) -> np.ndarray | None:
-        """Vectors of the label names (:func:`label_text`) in ``space``, embedded once (None: not used)."""
-        if not self.label_names:
-            return None
+    def names(self, space: str) -> np.ndarray:
+        """Vectors of the label names (:func:`label_text`) in ``space``, embedded once; the linear heads
+        use them where cross-validation favours them."""
         if space not in self.name_vectors:
             self.name_vectors[space] = self.model.embed([label_text(label) for label in self.spec.labels], space=space)
         return self.name_vectors[space]
