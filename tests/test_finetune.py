@@ -153,6 +153,13 @@ def test_class_with_one_example_is_an_error_and_rare_classes_warn():
     assert any("fewer than 5 examples" in w and "'staff' (3)" in w for w in data.notes.messages)
 
 
+def test_labels_that_differ_only_in_case_or_spacing_are_named_in_a_warning():
+    data = prepare_data(_frame(["Late flight"] * 6 + ["late_flight"] * 6 + ["refund"] * 6))
+    warned = [w for w in data.notes.messages if "differ only in case" in w]
+    assert len(warned) == 1 and "'Late flight' (6)" in warned[0] and "'late_flight' (6)" in warned[0] and "refund" not in warned[0]
+    assert data.labels == ["Late flight", "late_flight", "refund"]  # kept apart: the warning says how to merge them
+
+
 def test_missing_labels_and_empty_texts_are_dropped_and_named():
     frame = _frame(["a", "b"] * 8)
     frame.loc[[2, 5], "label"] = np.nan

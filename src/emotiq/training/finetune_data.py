@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,11 +208,23 @@ def check_classes(data: LabelledRows, notes: Notes) -> list[str]:
         listed = ", ".join(f"{label!r} ({n})" for label, n in sorted(single.items()))
         raise InputError(f"labels with a single example cannot be learned or evaluated: {listed}; "
                          "add examples, merge them into another label or remove those rows")
+    for group in _near_duplicates(counts):
+        listed = ", ".join(f"{label!r} ({counts[label]})" for label in group)
+        notes.warn(f"labels that differ only in case, spaces or punctuation are learned as separate classes: {listed}; "
+                   "if they mean the same, merge them (for example with label_map)")
     rare = {label: n for label, n in counts.items() if n < MIN_EXAMPLES}
     if rare:
         listed = ", ".join(f"{label!r} ({n})" for label, n in sorted(rare.items()))
         notes.warn(f"labels with fewer than {MIN_EXAMPLES} examples will be predicted poorly and their scores are unreliable: {listed}")
     return sorted(counts)
+
+
+def _near_duplicates(counts: Counter[str]) -> list[list[str]]:
+    """Groups of two or more labels that are the same once case, spaces and punctuation are ignored."""
+    groups: dict[str, list[str]] = {}
+    for label in sorted(counts):
+        groups.setdefault(re.sub(r"[\W_]+", "", label.casefold()), []).append(label)
+    return [group for key, group in groups.items() if key and len(group) > 1]
 
 
 def _stratum(value: Any, counts: Counter[str]) -> str:
