@@ -148,10 +148,34 @@ class Vectors:
         return self.model.embed(texts, space=space)
 
 
+PARITY_ROWS = 32
+
+
+def cached_probabilities(model: Any, task: str, texts: list[str], vectors: Vectors) -> np.ndarray:
+    """``model.predict_proba(texts)[task]`` for a model whose encoder is unchanged, from the vectors already
+    computed in this run (each text's language and lexical features as ``predict_proba`` finds them);
+    checked against ``predict_proba`` itself on the first rows."""
+    import torch
+
+    from emotiq.engine.documents import prepare
+    from emotiq.inputs import validated
+    from emotiq.text.normalize import DEFAULT_MAX_CHARS
+
+    docs, _ = prepare(list(validated(enumerate(texts), False, "raise")), model.encoder, max_chars=DEFAULT_MAX_CHARS, sentences=False)
+    cached = {space: torch.from_numpy(vectors(texts, space)) for space in model.heads[task].spec.spaces}
+    probs = model._head_probabilities(cached, [task], [d.language for d in docs], [d.text for d in docs])[task]
+    direct = model.predict_proba(texts[:PARITY_ROWS], tasks=[task])[task]
+    if not np.allclose(probs[:PARITY_ROWS], direct, atol=1e-4):
+        raise RuntimeError(f"cached scoring differs from predict_proba by {np.abs(probs[:PARITY_ROWS] - direct).max():.2e}")
+    return probs
+
+
 def run_emotiq(strategy: str, sub: pd.DataFrame, test: pd.DataFrame, labels: list[str], vectors: Vectors, seed: int) -> dict[str, Any]:
     from emotiq.training import finetune
     from emotiq.training.finetune_report import learned_from_label_names
 
+    key = vectors.fingerprint(vectors.model)
+    ready = sum((key, t) in vectors.memo for t in sub["text"]) / max(len(sub), 1)  # share embedded earlier in this run
     start = time.perf_counter()
     result = finetune(sub[["text", "label"]], task="custom_label", seed=seed, strategy=strategy)
     train_s = time.perf_counter() - start
@@ -160,11 +184,7 @@ def run_emotiq(strategy: str, sub: pd.DataFrame, test: pd.DataFrame, labels: lis
     if record.get("encoder_trained"):
         probs = model.predict_proba(texts, tasks=["custom_label"])["custom_label"]
     else:  # encoder unchanged: the cached test vectors through the same head path as analyze()
-        import torch
-
-        spaces = model.heads["custom_label"].spec.spaces
-        cached = {space: torch.from_numpy(vectors(texts, space)) for space in spaces}
-        probs = model._head_probabilities(cached, ["custom_label"], texts)["custom_label"]
+        probs = cached_probabilities(model, "custom_label", texts, vectors)
     pred = np.array([labels.index(result.metrics["labels"][i]) for i in probs.argmax(1)])
     chosen = record.get("strategy")
     if chosen == "blend":  # which adapted and which linear head
@@ -174,7 +194,7 @@ def run_emotiq(strategy: str, sub: pd.DataFrame, test: pd.DataFrame, labels: lis
     if learned_from_label_names(record):
         chosen += ", label names"
     tried = {c["strategy"]: (c["status"], c["score"], c["note"]) for c in record.get("candidates", [])}
-    return {"train_s": train_s, "pred": pred, "chosen": chosen, "candidates": tried}
+    return {"train_s": train_s, "pred": pred, "chosen": chosen, "candidates": tried, "vectors_ready": round(ready, 3)}
 
 
 def run_tfidf(sub: pd.DataFrame, test: pd.DataFrame, labels: list[str], seed: int) -> dict[str, Any]:
@@ -233,6 +253,14 @@ def measure(name: str, size: str, data: tuple[pd.DataFrame, pd.DataFrame], syste
     return rows
 
 
+def _fallback(strategy: str, row: dict[str, Any]) -> str:
+    """For a strategy run alone: what was kept instead when the strategy itself was not (else empty)."""
+    if strategy not in STRATEGIES or row.get("chosen", strategy).startswith(strategy):
+        return ""
+    status, _, note = row.get("candidates", {}).get(strategy, ("skipped", None, ""))
+    return f", {strategy} {status}{': ' + note if note else ''}; {row['chosen']} kept"
+
+
 def table(rows: list[dict[str, Any]], systems: list[str]) -> list[str]:
     header = ["train rows", *systems, "best baseline", "auto beats it"]
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -245,8 +273,8 @@ def table(rows: list[dict[str, Any]], systems: list[str]) -> list[str]:
             if r is None:
                 cells.append("not run")
                 continue
-            extra = f", {r['chosen']}" if s == "auto" else ""
-            cached = "*" if s in STRATEGIES and s != "auto" else ""
+            extra = f", {r['chosen']}" if s == "auto" else _fallback(s, r)
+            cached = "*" if s in STRATEGIES and r.get("vectors_ready", 0.0 if s == "auto" else 1.0) >= 1.0 else ""
             cells.append(f"{r['macro_f1']:.3f} / {r['accuracy']:.3f} ({r['train_s']:.0f} s{cached}{extra})")
         base = [line[b] for b in BASELINES if b in line]
         best = max(base, key=lambda r: r["macro_f1"]) if base else None
@@ -280,7 +308,9 @@ def candidates_table(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def report(rows: list[dict[str, Any]], systems: list[str], info: dict[str, Any], seconds: float, command: str) -> str:
+def report(rows: list[dict[str, Any]], systems: list[str], info: dict[str, Any], seconds: float, command: str,
+           notes: str = "") -> str:
+    """The results page; ``notes``: a paragraph on how merged runs were made (stored with them)."""
     lines = ["# Fine-tuning on your own labels: strategies against tuned baselines", "",
              (f"Macro-F1 / accuracy on each set's test split and training wall time, per training size. Machine: {info['cpu']}, "
               f"{info['usable_cpus']} usable CPUs, torch {info['torch']}, 1-minute load average {info.get('load_avg_1m', 0):.1f} "
@@ -290,6 +320,8 @@ def report(rows: list[dict[str, Any]], systems: list[str], info: dict[str, Any],
               "`*`: the encoder vectors of these texts were already computed in this run, so the time excludes "
               "embedding. TF-IDF + LR and frozen e5 + LR (vectors of multilingual-e5-small before emotiq's fine-tuning) choose C by 3-fold "
               "cross-validation on the training rows and fit on all of them. `10pc`: 10 rows per class.")]
+    if notes:
+        lines += ["", notes]
     for name in dict.fromkeys(r["set"] for r in rows):
         part = [r for r in rows if r["set"] == name]
         lines += ["", f"## {name} ({part[0]['n_test']:,} test rows)", "", f"Published: {PUBLISHED[name]}.", "",
@@ -316,7 +348,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.render:
         stored = json.loads(args.output.with_suffix(".json").read_text(encoding="utf-8"))
         systems = stored.get("systems") or list(dict.fromkeys(r["system"] for r in stored["results"]))
-        markdown = report(stored["results"], systems, stored["machine"], stored["seconds"], stored["command"])
+        markdown = report(stored["results"], systems, stored["machine"], stored["seconds"], stored["command"], stored.get("notes", ""))
         args.output.with_suffix(".md").write_text(markdown.rstrip() + "\n", encoding="utf-8")
         return
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

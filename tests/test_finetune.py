@@ -237,6 +237,13 @@ def test_hybrid_folder_holds_its_vocabulary_and_scores_as_trained(hybrid, split,
         np.testing.assert_allclose(before[head], after[head], atol=1e-6)
 
 
+def test_hybrid_alone_builds_on_the_frozen_head_and_its_vectors(hybrid):
+    frozen, chosen = hybrid.metrics["candidates"]
+    assert (frozen["strategy"], frozen["status"], chosen["strategy"], chosen["status"]) == ("frozen", "scored", "hybrid", "chosen")
+    assert chosen["settings"]["vectors"] == frozen["settings"]["vectors"] == hybrid.metrics["vectors"]
+    assert chosen["settings"]["frozen_C"] == frozen["settings"]["C"]
+
+
 def test_score_cli_gives_the_hybrid_columns(hybrid, split, tmp_path):
     source = tmp_path / "feedback.csv"
     split[1][["text"]].head(6).to_csv(source, index=False)

@@ -215,17 +215,18 @@ def _linear(search: Search, hybrid: bool) -> Candidate:
     name = "hybrid" if hybrid else "frozen"
     splits, scored_on = search.splits()
     n_labels, gold, texts = len(search.spec.labels), search.gold, search.texts
-    spaces, frozen = search.spaces(), search.selections.get("frozen")
-    reshuffled = search.reshuffled()
-    if hybrid and frozen is not None:  # the frozen head (and the vectors that suit these labels) are chosen already
-        spaces = {search.fitted["frozen"].space: spaces[search.fitted["frozen"].space]}
-    found: dict[str, Selection] = {}
-    for i, (space, vectors) in enumerate(spaces.items()):  # each space gets an equal share of the time left
-        deadline = search.deadline - max(search.left(), 0.0) * (len(spaces) - i - 1) / (len(spaces) - i)
-        dense = frozen if hybrid and frozen is not None else select_and_fit(
-            vectors, texts, gold, n_labels, splits=splits, seed=search.seed, deadline=deadline, reshuffled=reshuffled,
-            names=search.names(space))
-        found[space] = select_fusion(dense, texts, gold, n_labels, splits=splits, seed=search.seed, deadline=deadline) if hybrid else dense
+    spaces, reshuffled = search.spaces(), search.reshuffled()
+    if hybrid:  # the frozen head ran first: it chose the vectors that suit these labels, and its C
+        frozen = search.selections["frozen"]
+        space = search.fitted["frozen"].space
+        spaces = {space: spaces[space]}
+        found = {space: select_fusion(frozen, texts, gold, n_labels, splits=splits, seed=search.seed, deadline=search.deadline)}
+    else:
+        found = {}
+        for i, (space, vectors) in enumerate(spaces.items()):  # each space gets an equal share of the time left
+            deadline = search.deadline - max(search.left(), 0.0) * (len(spaces) - i - 1) / (len(spaces) - i)
+            found[space] = select_and_fit(vectors, texts, gold, n_labels, splits=splits, seed=search.seed, deadline=deadline,
+                                          reshuffled=reshuffled, names=search.names(space))
     space = max(found, key=lambda s: found[s].score + (0.0 if s == "model" else -TOPIC_MARGIN))
     chosen, vectors = found[space], spaces[space]
     if not hybrid:
@@ -383,10 +384,12 @@ def check_strategy(strategy: str) -> None:
 
 
 def plan(strategy: str, train: LabelledRows) -> list[str]:
-    """The candidates to try: ``auto`` tries frozen, hybrid, then contrastive (few-shot) or LoRA, and their blend."""
+    """The candidates to try: ``auto`` tries frozen, hybrid, then contrastive (few-shot) or LoRA, and their blend.
+    Any other strategy runs after ``frozen`` (the hybrid head adds its TF-IDF model to the frozen head, on the
+    vectors that head chose; the adapted ones fall back to it), except ``frozen`` itself."""
     check_strategy(strategy)
     if strategy != "auto":
-        return ["frozen", strategy] if strategy in ("lora", "contrastive") else [strategy]
+        return [strategy] if strategy == "frozen" else ["frozen", strategy]
     per_class = float(np.median(list(Counter(train.labels).values())))
     return ["frozen", "hybrid", "contrastive" if per_class <= FEW_SHOT else "lora", "blend"]
 
