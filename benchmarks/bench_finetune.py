@@ -25,8 +25,11 @@ scored on the full test split, in the same run:
   emotiq's fine-tuning, as a user would take it).
 
 Only ``auto``'s training time is measured from a cold start; the other emotiq
-strategies reuse the encoder vectors of texts already embedded in this run
-(marked in the table). Usage::
+strategies reuse the encoder vectors of texts already embedded in this run (a
+time is marked when all its training texts were embedded before it). A head whose
+encoder is unchanged is scored from the cached test vectors through the same path
+as ``predict_proba`` (lexical part and language included), checked against
+``predict_proba`` on the first rows. Usage::
 
     python benchmarks/bench_finetune.py                                  # whole grid
     python benchmarks/bench_finetune.py --sets banking77 --sizes 10pc,500 --strategies auto,hybrid
