@@ -167,6 +167,8 @@ def cached_probabilities(model: Any, task: str, texts: list[str], vectors: Vecto
     docs, _ = prepare(list(validated(enumerate(texts), False, "raise")), model.encoder, max_chars=DEFAULT_MAX_CHARS, sentences=False)
     cached = {space: torch.from_numpy(vectors(texts, space)) for space in model.heads[task].spec.spaces}
     probs = model._head_probabilities(cached, [task], [d.language for d in docs], [d.text for d in docs])[task]
+    if unscored := [i for i, d in enumerate(docs) if d.status != "ok"]:  # predict_proba's placeholders for them
+        probs[unscored] = model.predict_proba([texts[i] for i in unscored], tasks=[task])[task]
     direct = model.predict_proba(texts[:PARITY_ROWS], tasks=[task])[task]
     if not np.allclose(probs[:PARITY_ROWS], direct, atol=1e-4):
         raise RuntimeError(f"cached scoring differs from predict_proba by {np.abs(probs[:PARITY_ROWS] - direct).max():.2e}")

@@ -215,12 +215,10 @@ def _linear(search: Search, hybrid: bool) -> Candidate:
     name = "hybrid" if hybrid else "frozen"
     splits, scored_on = search.splits()
     n_labels, gold, texts = len(search.spec.labels), search.gold, search.texts
-    spaces, reshuffled = search.spaces(), search.reshuffled()
+    spaces, reshuffled = search.spaces(), [] if hybrid else search.reshuffled()
     if hybrid:  # the frozen head ran first: it chose the vectors that suit these labels, and its C
-        frozen = search.selections["frozen"]
-        space = search.fitted["frozen"].space
-        spaces = {space: spaces[space]}
-        found = {space: select_fusion(frozen, texts, gold, n_labels, splits=splits, seed=search.seed, deadline=search.deadline)}
+        found = {search.fitted["frozen"].space: select_fusion(search.selections["frozen"], texts, gold, n_labels, splits=splits,
+                                                              seed=search.seed, deadline=search.deadline)}
     else:
         found = {}
         for i, (space, vectors) in enumerate(spaces.items()):  # each space gets an equal share of the time left
