@@ -7,7 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from emotiq.decode import complaint_decision, complaint_fields, emotion_decisions, emotion_fields, language_thresholds
+from emotiq.decode import (
+    EmotionRule,
+    complaint_decision,
+    complaint_fields,
+    emotion_decisions,
+    emotion_fields,
+    language_thresholds,
+)
 from emotiq.heads import HeadSpec
 from emotiq.schema import EMOTION_LABELS, SEVERITY_LABELS
 from tests.conftest import REPO
@@ -38,6 +45,43 @@ def test_emotion_sets_have_one_label_at_least_and_neutral_alone():
     assert [np.flatnonzero(r).tolist() for r in chosen] == [[n], [0, 3], [4]]
 
 
+def test_relative_cutoff_drops_emotions_far_weaker_than_the_strongest_chosen_one():
+    n = len(EMOTION_LABELS)
+    thresholds = np.full(n, 0.3)
+    probs = np.zeros((3, n))
+    probs[0, [0, 1, 4]] = [0.9, 0.5, 0.56]  # disgust under 0.6 x 0.9, sadness just over it
+    probs[1, [0, 1]] = [0.2, 0.35]  # anger under its threshold: the cutoff is taken from the strongest chosen emotion
+    probs[2, 2] = 0.1  # nothing over threshold: the most probable label stays
+    assert emotion_decisions(probs, EMOTION_LABELS, thresholds).sum(axis=1).tolist() == [3, 1, 1]
+    chosen = emotion_decisions(probs, EMOTION_LABELS, thresholds, relative_cutoff=0.6)
+    assert [np.flatnonzero(r).tolist() for r in chosen] == [[0, 4], [1], [2]]
+    spec = HeadSpec(name="emotion", role="emotion", kind="sigmoid", labels=list(EMOTION_LABELS),
+                    extra={"thresholds": thresholds.tolist(), "relative_cutoff": 0.6})
+    assert emotion_fields(spec, probs[0])["emotion_labels"] == ("anger", "sadness")
+    rule = EmotionRule.of(spec, ["en", "nl", None])
+    assert rule.relative_cutoff == 0.6 and (rule.decide(probs, EMOTION_LABELS) == chosen).all()
+    assert (rule.rows(np.array([2])).decide(probs[2:], EMOTION_LABELS) == chosen[2:]).all()
+
+
+def test_the_relative_cutoff_is_chosen_by_cross_fitting_and_kept_at_0_when_it_costs_f1():
+    from emotiq.training.cutoff import CUTOFF_GRID, choose_relative_cutoff
+
+    rng = np.random.default_rng(0)
+    rows, n = 600, len(EMOTION_LABELS)
+    gold = np.zeros((rows, n), dtype=int)
+    gold[np.arange(rows), rng.integers(0, 6, rows)] = 1  # one emotion per text
+    probs = np.zeros((rows, n))
+    probs[:, :6] = np.clip(gold[:, :6] * 0.7 + rng.random((rows, 6)) * 0.45, 0, 1)  # the gold emotion high, others up to 0.45
+    known = np.ones((rows, n), dtype=bool)
+    sources = np.where(np.arange(rows) % 2, "a", "b")
+    fit = lambda fit_rows: np.full((rows, n), 0.3)  # a low threshold lets weak second emotions in
+    rho, scores = choose_relative_cutoff(gold, probs, known, sources, EMOTION_LABELS, fit)
+    assert set(scores) == set(CUTOFF_GRID) and rho >= 0.5 and scores[rho] > scores[0.0] + 0.05
+    gold[:, :6] = probs[:, :6] >= 0.3  # now the weak ones are real second emotions: cutting them costs F1
+    rho, scores = choose_relative_cutoff(gold, probs, known, sources, EMOTION_LABELS, fit)
+    assert rho <= 0.3 and scores[0.0] > scores[0.8] + 0.05
+
+
 def test_emotion_thresholds_follow_the_language_with_the_pooled_ones_as_fallback():
     n = len(EMOTION_LABELS)
     spec = HeadSpec(name="emotion", role="emotion", kind="sigmoid", labels=list(EMOTION_LABELS),
@@ -59,6 +103,7 @@ def test_analyze_picks_the_thresholds_of_each_texts_language(model):
     n = len(spec.labels)
     try:  # Dutch: nothing reaches 1.01, so only the most probable emotion; English: every emotion reaches 0
         spec.extra["thresholds_by_language"] = {"nl": [1.01] * n, "en": [0.0] * n}
+        spec.extra["relative_cutoff"] = 0.0  # every emotion over its threshold stays
         dutch, english = model.analyze(["Ik ben woedend en bang, dit is walgelijk en verdrietig.",
                                         "I am furious and scared, this is disgusting and sad."])
         assert (dutch.language, english.language) == ("nl", "en")

@@ -80,8 +80,18 @@ def test_recalibrate_refits_thresholds_in_place_and_records_beta(tmp_path):
     assert set(emotion["extra"]["thresholds_by_language"]) == {"nl", "en"}
     assert all(len(v) == 10 and all(0 < t < 1 for t in v) for v in emotion["extra"]["thresholds_by_language"].values())
     assert json.loads((folder / "train_config.json").read_text())["loop"]["threshold_beta"] == 0.5
+    from emotiq.training.cutoff import CUTOFF_GRID
+
+    assert emotion["extra"]["relative_cutoff"] in CUTOFF_GRID and "relative cutoff" in result.output  # chosen on dev
+    assert config.training["relative_cutoff"] == emotion["extra"]["relative_cutoff"]
+    fixed = CliRunner().invoke(app, ["recalibrate", "-m", str(folder), "--relative-cutoff", "0.45", "--data-root", str(DATA_ROOT)])
+    assert fixed.exit_code == 0, fixed.output
+    config, _, _ = read_folder(folder)
+    assert next(h for h in config.heads if h["name"] == "emotion")["extra"]["relative_cutoff"] == 0.45
+    assert json.loads((folder / "train_config.json").read_text())["loop"]["relative_cutoff"] == 0.45
     settings = TrainConfig.from_file(folder / "train_config.json")
     settings.data_root = str(DATA_ROOT)
+    settings.loop.relative_cutoff = 0.0
     _, precise = recalibrate(folder, settings)
     settings.loop.threshold_beta = 2.0  # recall-weighted thresholds predict more emotions
     _, loose = recalibrate(folder, settings)

@@ -270,18 +270,23 @@ def recalibrate(
     threshold_beta: Annotated[float | None, typer.Option(help="F-beta the emotion thresholds maximise (below 1 favours precision).")] = None,
     refit_heads: Annotated[bool, typer.Option("--refit-heads", help="First refit the linear softmax heads on the training rows' "
                                               "vectors; a refit is kept only if it scores higher on dev.")] = False,
+    relative_cutoff: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Drop a text's emotions weaker than this times its strongest "
+                                                          "(0 keeps all over threshold; default: chosen on dev).")] = None,
 ) -> None:
-    """Refit temperatures and emotion thresholds on the dev splits, without training again."""
+    """Refit temperatures, emotion thresholds and the relative cutoff on the dev splits, without training again."""
     from emotiq.training.head_refit import HeadRefit
     from emotiq.training.recalibrate import recalibrate as refit
 
     settings = _model_recipe(model, config, data_root)
     settings.loop.threshold_beta = threshold_beta if threshold_beta is not None else settings.loop.threshold_beta
     settings.loop.refit_heads = refit_heads  # a recipe that trained with a refit does not refit again here
+    settings.loop.relative_cutoff = relative_cutoff
     fitted, counts = refit(model, settings)
     for r in fitted.config.training.get("head_refit", []) if refit_heads else []:
         typer.echo(HeadRefit(**r).summary())
-    typer.echo(f"refitted {model} (threshold_beta {settings.loop.threshold_beta:g}); emotions per dev text, predicted / gold:")
+    cutoff = fitted.config.training.get("relative_cutoff")
+    typer.echo(f"refitted {model} (threshold_beta {settings.loop.threshold_beta:g}"
+               f"{'' if cutoff is None else f', relative cutoff {cutoff:g}'}); emotions per dev text, predicted / gold:")
     for c in counts:
         typer.echo(f"  {c.source:<24} {c.predicted:5.2f} / {c.gold:5.2f}  ({c.ratio - 1:+.0%}, {c.rows} rows)")
 

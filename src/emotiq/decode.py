@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,8 @@ def _over_threshold(spec: HeadSpec, probs: np.ndarray, language: str | None) -> 
     return tuple(label for label, p, t in ranked if p >= t)
 
 
-def emotion_decisions(probs: np.ndarray, labels: list[str] | tuple[str, ...], thresholds: list[float] | np.ndarray) -> np.ndarray:
+def emotion_decisions(probs: np.ndarray, labels: list[str] | tuple[str, ...], thresholds: list[float] | np.ndarray,
+                      relative_cutoff: float = 0.0) -> np.ndarray:
     """Which emotions a text shows, for rows of emotion probabilities (0/1, same shape).
 
     ``thresholds`` holds one value per label, or one row of them per text (``(rows, labels)``).
@@ -36,7 +38,9 @@ def emotion_decisions(probs: np.ndarray, labels: list[str] | tuple[str, ...], th
     Each emotion at or over its threshold counts; ``neutral`` excludes the others: it is
     kept alone when it is the most probable of those over threshold, and dropped otherwise.
     A row with nothing over threshold gets its most probable label, so every text has at
-    least one label, as every annotated text does.
+    least one label, as every annotated text does. Last, a chosen emotion whose probability
+    is under ``relative_cutoff`` times that of the text's most probable chosen emotion is
+    dropped (0 keeps them all): a text rarely shows a second emotion far weaker than its first.
     """
     probs = np.atleast_2d(np.asarray(probs, dtype=float))
     chosen = probs >= np.asarray(thresholds, dtype=float)
@@ -51,7 +55,37 @@ def emotion_decisions(probs: np.ndarray, labels: list[str] | tuple[str, ...], th
         chosen[neutral_first, n] = True
         others = chosen.sum(axis=1) > 1
         chosen[others & ~neutral_first, n] = False
+    if relative_cutoff > 0:
+        strongest = np.where(chosen, probs, -1.0).max(axis=1, keepdims=True)
+        chosen &= probs >= relative_cutoff * strongest
     return chosen
+
+
+def relative_cutoff(spec: HeadSpec) -> float:
+    """The relative cutoff of an emotion head (``extra["relative_cutoff"]``; 0 when not fitted)."""
+    return float(spec.extra.get("relative_cutoff") or 0.0)
+
+
+@dataclass(frozen=True)
+class EmotionRule:
+    """How emotion probabilities become label sets: per-label thresholds (one row for all texts,
+    or one row per text) and the relative cutoff of :func:`emotion_decisions`."""
+
+    thresholds: np.ndarray
+    relative_cutoff: float = 0.0
+
+    @classmethod
+    def of(cls, spec: HeadSpec, languages: Iterable[str | None]) -> EmotionRule:
+        """The rule a head applies to texts in ``languages``, as ``analyze`` applies it."""
+        return cls(language_thresholds(spec, languages), relative_cutoff(spec))
+
+    def rows(self, rows: np.ndarray) -> EmotionRule:
+        """The rule for a subset of the texts (the same rule when it has one row of thresholds)."""
+        return self if self.thresholds.ndim == 1 else replace(self, thresholds=self.thresholds[rows])
+
+    def decide(self, probs: np.ndarray, labels: list[str] | tuple[str, ...]) -> np.ndarray:
+        """0/1 label sets for rows of probabilities."""
+        return emotion_decisions(probs, labels, self.thresholds, self.relative_cutoff)
 
 
 def complaint_decision(probs: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +109,7 @@ def language_thresholds(spec: HeadSpec, languages: Iterable[str | None]) -> np.n
 
 @register_role("emotion")
 def emotion_fields(spec: HeadSpec, probs: np.ndarray, language: str | None = None) -> dict[str, Any]:
-    chosen = emotion_decisions(probs, spec.labels, spec.thresholds(language))[0]
+    chosen = emotion_decisions(probs, spec.labels, spec.thresholds(language), relative_cutoff(spec))[0]
     ranked = sorted((label for label, keep in zip(spec.labels, chosen) if keep), key=lambda label: -probs[spec.labels.index(label)])
     return {"emotions": _named(spec, probs), "emotion_labels": tuple(ranked)}
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emotiq.decode import complaint_decision, emotion_decisions, language_thresholds
+from emotiq.decode import EmotionRule, complaint_decision
 from emotiq.heads import role_decoder
 from emotiq.model import EmotiqModel
 from emotiq.schema import EMOTION_LABELS, SENTIMENT_LABELS, SEVERITY_LABELS
@@ -54,8 +54,8 @@ class Task:
     multi_label: bool
     gold: Callable[[pd.DataFrame], np.ndarray | None]
     predicted: Callable[[Probs], np.ndarray]
-    decide: Callable[[Probs, np.ndarray], np.ndarray] | None = None
-    """Decisions given per-emotion thresholds: 0/1 for a multi-label task, class ids for a single-label one."""
+    decide: Callable[[Probs, EmotionRule], np.ndarray] | None = None
+    """Decisions given the emotion rule: 0/1 for a multi-label task, class ids for a single-label one."""
 
 
 def _complaint_probs(p: Probs) -> np.ndarray:
@@ -83,8 +83,8 @@ def _tweeteval_gold(df: pd.DataFrame) -> np.ndarray | None:
     return df["native_label"].map(TWEETEVAL_EMOTION_LABELS.index).to_numpy()
 
 
-def _emotion_sets(p: Probs, thresholds: np.ndarray) -> np.ndarray:
-    return emotion_decisions(p["emotion"], EMOTION_LABELS, thresholds).astype(float)
+def _emotion_sets(p: Probs, rule: EmotionRule) -> np.ndarray:
+    return rule.decide(p["emotion"], EMOTION_LABELS).astype(float)
 
 
 TASKS = [
@@ -106,10 +106,10 @@ def _ekman_gold(part: pd.DataFrame, ekman: pd.DataFrame) -> np.ndarray:
     return np.array([by_text.get(text, missing) for text in part["text"]], dtype=float)
 
 
-def _report(task: Task, gold: np.ndarray, probs: Probs, thresholds: np.ndarray) -> dict[str, Any]:
+def _report(task: Task, gold: np.ndarray, probs: Probs, rule: EmotionRule) -> dict[str, Any]:
     """Metrics of one system on one task; NaN gold cells (labels a source does not annotate) are left out."""
     predicted = task.predicted(probs)
-    decisions = task.decide(probs, thresholds) if task.decide else None
+    decisions = task.decide(probs, rule) if task.decide else None
     if task.multi_label:
         keep = ~np.isnan(gold).all(axis=1)
         return multi_label_report(gold[keep], predicted[keep], list(task.labels), decisions=None if decisions is None else decisions[keep])
@@ -147,11 +147,11 @@ def _slice(probs: Probs, rows: np.ndarray) -> Probs:
 
 
 def evaluate_sets(systems: dict[str, Probs], test: pd.DataFrame, ekman: pd.DataFrame | None,
-                  thresholds: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+                  rules: dict[str, EmotionRule]) -> list[dict[str, Any]]:
     """One record per (test set, task, system) with the metrics of that system.
 
-    ``thresholds`` gives each system's per-emotion decision thresholds (default 0.5): one row, or
-    one row per test row (thresholds picked by each text's language).
+    ``rules`` gives each emotiq model's emotion rule, its thresholds in one row or one row per
+    test row (picked by each text's language); other systems decide at 0.5 per emotion.
     """
     records = []
     for source, part in test.groupby("source", sort=True):
@@ -165,11 +165,10 @@ def evaluate_sets(systems: dict[str, Probs], test: pd.DataFrame, ekman: pd.DataF
             for system, probs in systems.items():
                 if system.endswith("en_only") and part["lang"].iloc[0] != "nl":
                     continue
-                threshold = thresholds.get(system, np.full(len(EMOTION_LABELS), 0.5))
-                threshold = threshold[rows] if threshold.ndim == 2 else threshold
+                rule = rules.get(system, EmotionRule(np.full(len(EMOTION_LABELS), 0.5))).rows(rows)
                 # emotiq's own decoding for emotiq models; a baseline's severity is its most probable level
-                used = task if system in thresholds or task.name != "severity" else replace(task, decide=None)
-                report = _report(used, gold, _slice(probs, rows), threshold)
+                used = task if system in rules or task.name != "severity" else replace(task, decide=None)
+                report = _report(used, gold, _slice(probs, rows), rule)
                 records.append({"test_set": source, "lang": part["lang"].iloc[0], "task": task.name, "system": system, **report})
     return records
 
@@ -218,9 +217,9 @@ def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | N
     ekman = goemotions_ekman("test", data_root=config.data_root) if "goemotions" in set(test["source"]) else None
     systems = _systems_probs(model, frozen, train, test["text"].tolist(), config.loop.seed, before, cache_dir)
     languages = [detect_language(clean_text(text).text) for text in test["text"]]  # as analyze picks thresholds
-    thresholds = {name: language_thresholds(m.heads["emotion"].spec, languages)
+    rules = {name: EmotionRule.of(m.heads["emotion"].spec, languages)
                   for name, m in (("emotiq", model), ("previous", before)) if m is not None and "emotion" in m.heads}
-    records = evaluate_sets(systems, test, ekman, thresholds)
+    records = evaluate_sets(systems, test, ekman, rules)
     result = {"model": model.config.name, "previous": str(previous) if previous else None, "records": records,
               "test_rows": len(test), "train_rows": len(train), "consistency": complaint_consistency(model, systems["emotiq"]),
               "seconds": round(time.perf_counter() - start, 1), **_machine_load(), "published": {f"{k[0]}/{k[1]}": v for k, v in PUBLISHED.items()}}

@@ -27,7 +27,7 @@ from emotiq import model_io
 from emotiq.errors import ModelFolderError
 from emotiq.model import EmotiqModel
 from emotiq.training.examples import ExampleSet
-from emotiq.training.loop import fit_decisions, head_logits, pooled_vectors, source_scores
+from emotiq.training.loop import cutoff_record, fit_decisions, head_logits, pooled_vectors, source_scores
 from emotiq.training.train import BUILTIN_TARGETS, TrainConfig, training_frames
 
 logger = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ def interpolate(start: str | Path, end: str | Path, output: str | Path, config: 
                               "end": {"folder": str(end), "name": pair[1][0].name},
                               "weight": weight, "trials": [t.to_dict() for t in trials],
                               **({"max_rank": max_rank} if max_rank is not None else {})},
-            "temperatures": temperatures, "thresholds": thresholds,
+            "temperatures": temperatures, "thresholds": thresholds, **cutoff_record(model),
         }
         with model_io.staged_folder(output) as partial:
             model.save(partial)

@@ -92,6 +92,10 @@ class LoopSettings:
     labelled row anchors the pair, as in consistency training); False: both move."""
     checkpoint_minutes: float = 10.0
     """With a checkpoint folder: write a checkpoint at least this often (and after every epoch)."""
+    relative_cutoff: float | None = None
+    """The emotion head's relative cutoff (see :func:`~emotiq.decode.emotion_decisions`): None chooses it
+    on dev by cross-fitting (:mod:`emotiq.training.cutoff`); a number sets it (0 keeps every emotion
+    over its threshold)."""
     refit_heads: bool = False
     """After training, refit the linear softmax heads by logistic regression on the final pooled vectors
     of all training rows, keeping a refit only if it scores higher on dev (:mod:`emotiq.training.head_refit`)."""
@@ -553,6 +557,12 @@ def fit_decisions(model: EmotiqModel, dev: ExampleSet, heads: list[str], setting
     return calibrate(model, dev, heads, settings, logits), tune_thresholds(model, dev, heads, settings, logits), logits
 
 
+def cutoff_record(model: EmotiqModel) -> dict[str, float]:
+    """``{"relative_cutoff": value}`` for a training record, when the model's emotion head has one fitted."""
+    emotion = next((head.spec for head in model.heads.values() if head.spec.role == "emotion"), None)
+    return {"relative_cutoff": emotion.extra["relative_cutoff"]} if emotion and "relative_cutoff" in emotion.extra else {}
+
+
 def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], settings: LoopSettings,
                     logits: dict[str, torch.Tensor] | None = None) -> dict[str, list[float]]:
     """Per-label decision thresholds of sigmoid heads, chosen for F-beta (``threshold_beta``) on
@@ -563,10 +573,10 @@ def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], setti
     stored in ``extra["thresholds_by_language"]``), since the same probability need not mean the
     same in Dutch and English. A label with fewer than :data:`MIN_THRESHOLD_POSITIVES` positive
     rows keeps 0.5 over all rows, and the all-rows threshold in one language.
+    The emotion head's relative cutoff is then set (``extra["relative_cutoff"]``), as
+    ``settings.relative_cutoff`` says.
     ``logits`` (raw, from :func:`predict_logits` on ``dev``) saves running the encoder again.
     """
-    from emotiq.text.language import TARGET_LANGUAGES
-
     tuned = {}
     for name in heads:
         spec = model.heads[name].spec
@@ -577,16 +587,42 @@ def tune_thresholds(model: EmotiqModel, dev: ExampleSet, heads: list[str], setti
         probs = model.heads[name].probabilities(raw[mask], _languages(model.heads[name], dev, mask)).numpy()
         target = dev.targets[name][mask].numpy()
         known = known_labels(dev, name)[mask].numpy()
-        pooled = _fit_thresholds(target, probs, known, settings.threshold_beta, [0.5] * len(spec.labels))
-        spec.extra["thresholds"] = pooled
         in_language = dev.languages[mask.numpy()]
-        by_language = {lang: _fit_thresholds(target, probs, known & (in_language == lang)[:, None], settings.threshold_beta, pooled)
-                       for lang in TARGET_LANGUAGES if (in_language == lang).any()}
+        pooled, by_language = _language_thresholds(target, probs, known, in_language, settings.threshold_beta)
+        spec.extra["thresholds"] = pooled
         spec.extra["thresholds_by_language"] = by_language
         tuned[name] = pooled
         for lang, values in by_language.items():
             logger.info("%s thresholds for %s texts: %s", name, lang, values)
+        if spec.role == "emotion":
+            spec.extra["relative_cutoff"] = settings.relative_cutoff if settings.relative_cutoff is not None else \
+                _cross_fitted_cutoff(target, probs, known, dev.sources[mask.numpy()], in_language, spec.labels, settings)
     return tuned
+
+
+def _language_thresholds(target: np.ndarray, probs: np.ndarray, known: np.ndarray, in_language: np.ndarray,
+                         beta: float) -> tuple[list[float], dict[str, list[float]]]:
+    """Thresholds over all rows, and by each target language present (falling back to all rows')."""
+    from emotiq.text.language import TARGET_LANGUAGES
+
+    pooled = _fit_thresholds(target, probs, known, beta, [0.5] * target.shape[1])
+    by_language = {lang: _fit_thresholds(target, probs, known & (in_language == lang)[:, None], beta, pooled)
+                   for lang in TARGET_LANGUAGES if (in_language == lang).any()}
+    return pooled, by_language
+
+
+def _cross_fitted_cutoff(target: np.ndarray, probs: np.ndarray, known: np.ndarray, sources: np.ndarray,
+                         in_language: np.ndarray, labels: list[str], settings: LoopSettings) -> float:
+    """The relative cutoff chosen on dev by :func:`~emotiq.training.cutoff.choose_relative_cutoff`,
+    with thresholds fitted on each half as :func:`tune_thresholds` fits them."""
+    from emotiq.training.cutoff import choose_relative_cutoff
+
+    def fit(rows: np.ndarray) -> np.ndarray:
+        pooled, by_language = _language_thresholds(target, probs, known & rows[:, None], in_language, settings.threshold_beta)
+        return np.array([by_language.get(lang, pooled) for lang in in_language], dtype=float).reshape(-1, len(labels))
+
+    rho, _ = choose_relative_cutoff(target, probs, known, sources, labels, fit, seed=settings.seed)
+    return rho
 
 
 MIN_TEMPERATURE_ROWS = 200

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from emotiq.decode import emotion_decisions, language_thresholds
+from emotiq.decode import EmotionRule
 from emotiq.model import EmotiqModel
 from emotiq.training.examples import ExampleSet
 from emotiq.training.head_refit import refit_heads
-from emotiq.training.loop import fit_decisions, known_labels, pooled_vectors, predict_logits
+from emotiq.training.loop import cutoff_record, fit_decisions, known_labels, pooled_vectors, predict_logits
 from emotiq.training.train import BUILTIN_TARGETS, TrainConfig, training_frames
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def emotion_label_counts(model: EmotiqModel, dev: ExampleSet, config: TrainConfi
     probs = head.probabilities(raw, dev.languages).numpy()
     known = known_labels(dev, "emotion").numpy()
     gold = np.nan_to_num(dev.targets["emotion"].numpy())
-    chosen = emotion_decisions(probs, head.spec.labels, language_thresholds(head.spec, dev.languages))
+    chosen = EmotionRule.of(head.spec, dev.languages).decide(probs, head.spec.labels)
     counts = []
     for source in sorted(set(dev.sources[mask])):
         rows = mask & (dev.sources == source)
@@ -83,8 +83,9 @@ def recalibrate(model_dir: str | Path, config: TrainConfig) -> tuple[EmotiqModel
         train = ExampleSet(train_df, model.encoder, max_tokens=config.loop.max_tokens, **BUILTIN_TARGETS)
         record["head_refit"] = [r.to_dict() for r in refit_heads(model, train, dev, heads, config.loop, dev_vectors)]
     temperatures, thresholds, logits = fit_decisions(model, dev, heads, config.loop, dev_vectors)
-    record.update({"temperatures": temperatures, "thresholds": thresholds})
-    changed = {"threshold_beta": config.loop.threshold_beta, **({"refit_heads": True} if config.loop.refit_heads else {})}
+    record.update({"temperatures": temperatures, "thresholds": thresholds, **cutoff_record(model)})
+    changed = {"threshold_beta": config.loop.threshold_beta, "relative_cutoff": config.loop.relative_cutoff,
+               **({"refit_heads": True} if config.loop.refit_heads else {})}
     record.setdefault("config", {}).setdefault("loop", {}).update(changed)
     model.save(model_dir)
     recipe = Path(model_dir) / "train_config.json"

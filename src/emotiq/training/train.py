@@ -27,7 +27,7 @@ from emotiq.training.adapters import add_lora, has_lora, load_lora_factors, lora
 from emotiq.training.augment import augment
 from emotiq.training.examples import ExampleSet
 from emotiq.training.head_refit import refit_heads
-from emotiq.training.loop import LoopSettings, fit, fit_decisions, pooled_vectors
+from emotiq.training.loop import LoopSettings, cutoff_record, fit, fit_decisions, pooled_vectors
 from emotiq.training.resume import load_checkpoint
 from emotiq.training.sources import load_sources, source_info, summary_table
 
@@ -183,6 +183,7 @@ def run_training(config: TrainConfig, output: str | Path, *, resume: bool = Fals
         **({"head_refit": [r.to_dict() for r in refits]} if refits else {}),
         "temperatures": temperatures,
         "thresholds": thresholds,
+        **cutoff_record(model),
         "train_seconds": result["train_seconds"],
         "cpu_seconds": result["cpu_seconds"],
         "sittings": result["sittings"],
