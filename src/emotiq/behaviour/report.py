@@ -14,6 +14,7 @@ CAPABILITY_NAMES = {
     "neutral_request": "neutral questions and requests",
     "neutral_statement": "plainly neutral statements",
     "short_answer": "one-word answers (\"Prima.\", \"Meh.\")",
+    "emotion_words": "plain emotion and sentiment words (\"woedend\", \"schandalig\", \"furious\")",
     "emoji_only": "emoji-only texts",
     "accents_typos": "missing accents and typos",
     "code_switching": "code-switching (Dutch-English)",
