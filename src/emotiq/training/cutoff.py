@@ -14,9 +14,9 @@ import logging
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from sklearn.metrics import f1_score
 
 from emotiq.decode import emotion_decisions
+from emotiq.training.metrics import multi_label_report
 
 logger = logging.getLogger(__name__)
 
@@ -32,15 +32,16 @@ ThresholdFit = Callable[[np.ndarray], np.ndarray]
 """Given a 0/1 mask of rows to fit on, the ``(rows, labels)`` thresholds of every row."""
 
 
-def source_macro_f1(target: np.ndarray, chosen: np.ndarray, known: np.ndarray, sources: np.ndarray, rows: np.ndarray) -> float:
-    """Mean over the sources in ``rows`` of macro-F1 over the labels each source annotates."""
+def source_macro_f1(gold: np.ndarray, probs: np.ndarray, chosen: np.ndarray, labels: Sequence[str], sources: np.ndarray,
+                    rows: np.ndarray) -> float:
+    """Mean over the sources in ``rows`` of each source's macro-F1, as the evaluation reports it
+    (:func:`~emotiq.training.metrics.multi_label_report`: NaN gold cells left out)."""
     scores = []
     for source in np.unique(sources[rows]):
         part = rows & (sources == source)
-        cols = known[part].any(axis=0)
-        if part.sum() < MIN_SOURCE_ROWS or not cols.any():
-            continue
-        scores.append(f1_score(target[part][:, cols], chosen[part][:, cols], average="macro", zero_division=0))
+        if part.sum() >= MIN_SOURCE_ROWS:
+            scores.append(multi_label_report(gold[part], probs[part], list(labels), decisions=chosen[part])["macro_f1"])
+    scores = [score for score in scores if not np.isnan(score)]
     return float(np.mean(scores)) if scores else float("nan")
 
 
@@ -52,15 +53,15 @@ def choose_relative_cutoff(target: np.ndarray, probs: np.ndarray, known: np.ndar
     ``target``, ``probs`` and ``known`` are ``(rows, labels)`` (gold 0/1, probabilities, whether a
     row's source annotates the label); ``sources`` names each row's source.
     """
-    target = np.nan_to_num(np.asarray(target, dtype=float)).astype(int) * known
+    gold = np.where(known, np.nan_to_num(np.asarray(target, dtype=float)), np.nan)
     half = np.random.default_rng(seed).random(len(target)) < 0.5
     scores: dict[float, list[float]] = {rho: [] for rho in grid}
     for fit_rows in (half, ~half):
         thresholds = fit(fit_rows)
         scored = ~fit_rows
         for rho in grid:
-            chosen = emotion_decisions(probs, labels, thresholds, rho).astype(int) * known
-            scores[rho].append(source_macro_f1(target, chosen, known, sources, scored))
+            chosen = emotion_decisions(probs, labels, thresholds, rho)
+            scores[rho].append(source_macro_f1(gold, probs, chosen, labels, sources, scored))
     means = {rho: float(np.nanmean(values)) if not np.isnan(values).all() else float("nan") for rho, values in scores.items()}
     valid = {rho: score for rho, score in means.items() if not np.isnan(score)}
     if not valid:

@@ -218,7 +218,7 @@ def run_evaluation(model_dir: str | Path, config: TrainConfig, *, limit: int | N
     systems = _systems_probs(model, frozen, train, test["text"].tolist(), config.loop.seed, before, cache_dir)
     languages = [detect_language(clean_text(text).text) for text in test["text"]]  # as analyze picks thresholds
     rules = {name: EmotionRule.of(m.heads["emotion"].spec, languages)
-                  for name, m in (("emotiq", model), ("previous", before)) if m is not None and "emotion" in m.heads}
+             for name, m in (("emotiq", model), ("previous", before)) if m is not None and "emotion" in m.heads}
     records = evaluate_sets(systems, test, ekman, rules)
     result = {"model": model.config.name, "previous": str(previous) if previous else None, "records": records,
               "test_rows": len(test), "train_rows": len(train), "consistency": complaint_consistency(model, systems["emotiq"]),
