@@ -667,6 +667,31 @@ def test_lora_keeps_its_trained_head_unless_a_linear_head_on_the_adapted_vectors
     assert not fs.refitted_on_all_rows(search, "lora") and fs.refitted_on_all_rows(search, "hybrid")
 
 
+def test_the_linear_head_on_adapted_vectors_learns_from_the_label_names_where_they_help():
+    from emotiq.heads import HeadSpec
+    from emotiq.training import finetune_search as fs
+    from emotiq.training.finetune_data import LabelledRows
+
+    rng = np.random.default_rng(1)
+    labels, rows, held = ["a", "b", "c"], 60, 45  # 15 training rows: the names are worth as much as 5 of them
+    gold = np.arange(rows) % 3
+    centres = np.eye(3, 8, dtype=np.float32) * 3.0
+    vectors = (centres[gold] + rng.normal(scale=2.0, size=(rows, 8))).astype(np.float32)
+    search = fs.Search(model=None, spec=HeadSpec(name="topic", role="custom", kind="softmax", labels=labels), keep={},
+                       train=LabelledRows([f"t{i}" for i in range(rows - held)], [labels[g] for g in gold[: rows - held]],
+                                          list(range(rows - held)), rows),
+                       held=LabelledRows([f"h{i}" for i in range(held)], [labels[g] for g in gold[rows - held:]], list(range(held)), rows),
+                       vectors=vectors, embed_rate=100.0, deadline=float("inf"), seed=0, epochs=1, weights=None, refit_all=False)
+    muddled = rng.normal(size=(held, 3)).astype(np.float32)
+    _, _, plain = fs._head_on_adapted(search, vectors, muddled)
+    fitted, _, told = fs._head_on_adapted(search, vectors, muddled, names=centres)
+    assert plain["label_names_weight"] == 0.0 and told["label_names_weight"] > 0
+    assert told["linear_head_held_out_score"] >= plain["linear_head_held_out_score"]
+    assert fitted is not None and fitted.space == "adapted"
+    _, _, misled = fs._head_on_adapted(search, vectors, muddled, names=-30 * centres)  # names that mislead are left out
+    assert misled["label_names_weight"] == 0.0
+
+
 def test_adaptation_plans_whole_epochs_from_its_measured_step_time():
     from emotiq.training.finetune_adapt import PLAN_SHARE, _planned_steps
 
@@ -713,4 +738,8 @@ def test_the_card_says_when_the_head_learned_from_the_label_names():
     metrics["candidates"] = [candidate, blend]
     assert "label names" not in metrics_section(metrics)
     candidate["settings"]["label_names_weight"] = 1.0
+    assert "learned from the label names" in metrics_section(metrics)
+    candidate["settings"]["label_names_weight"] = 0.0  # the blend's other part: a linear head on LoRA-adapted vectors
+    metrics["candidates"].append({**candidate, "strategy": "lora", "settings": {"head": "linear on the adapted vectors (C=1)",
+                                                                                 "label_names_weight": 1.0}})
     assert "learned from the label names" in metrics_section(metrics)

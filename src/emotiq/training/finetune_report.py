@@ -168,14 +168,14 @@ def times(passes: int) -> str:
 
 
 def learned_from_label_names(metrics: dict[str, Any]) -> bool:
-    """Whether the chosen head's linear part (a ``frozen`` or ``hybrid`` head, alone or in a blend) kept
-    the label-name rows."""
+    """Whether the chosen head's linear part (a ``frozen`` or ``hybrid`` head, or the linear head on a
+    ``lora`` candidate's adapted vectors, alone or in a blend) kept the label-name rows."""
     candidates = {c["strategy"]: c for c in metrics.get("candidates", [])}
     chosen = next((c for c in candidates.values() if c.get("status") == "chosen"), None)
     if chosen is None:
         return False
-    linear = chosen if chosen["strategy"] != "blend" else candidates.get(chosen["settings"].get("of", [None, None])[1], {})
-    return bool(linear.get("settings", {}).get("label_names_weight"))
+    parts = [chosen] if chosen["strategy"] != "blend" else [candidates.get(name, {}) for name in chosen["settings"].get("of", [])]
+    return any(part.get("settings", {}).get("label_names_weight") for part in parts)
 
 
 def metrics_section(metrics: dict[str, Any]) -> str:

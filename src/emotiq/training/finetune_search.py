@@ -299,7 +299,8 @@ def _adapted(search: Search, objective: str) -> Candidate:
         student.heads.eval()
         with torch.inference_mode():
             joint = student.heads[spec.name](torch.from_numpy(np.asarray(vectors[held], dtype=np.float32))).float().numpy()
-        fitted, logits, head = _head_on_adapted(search, vectors, joint)
+        names = student.embed([label_text(label) for label in spec.labels])
+        fitted, logits, head = _head_on_adapted(search, vectors, joint, names)
     search.held_logits[objective] = np.asarray(logits, dtype=np.float32)
     search.fitted[objective] = {"student": student, "factors": factors, "linear": fitted,
                                 "head": {k: v.clone() for k, v in student.heads[spec.name].state_dict().items()}}
@@ -309,24 +310,28 @@ def _adapted(search: Search, objective: str) -> Candidate:
                      note=run.note)
 
 
-def _head_on_adapted(search: Search, vectors: np.ndarray, joint: np.ndarray) -> tuple[LinearFit | None, np.ndarray, dict[str, Any]]:
+def _head_on_adapted(search: Search, vectors: np.ndarray, joint: np.ndarray, names: np.ndarray | None = None
+                     ) -> tuple[LinearFit | None, np.ndarray, dict[str, Any]]:
     """The head trained with the LoRA factors, or a linear head on the adapted vectors if one scores higher on
-    the held-out rows (its C chosen there, fitted on the training rows, then again on all rows when they
-    are refitted together): the head trained along with the encoder has seen the training rows' vectors
-    only while they moved, and a linear head fitted once they are fixed often separates the classes better.
+    the held-out rows (its C, and whether it learns from the label names' adapted vectors ``names`` too, chosen
+    there; fitted on the training rows, then again on all rows when they are refitted together): the head
+    trained along with the encoder has seen the training rows' vectors only while they moved, and a linear
+    head fitted once they are fixed often separates the classes better.
 
     Returns the linear head to install (None: keep the trained one), the held-out logits it is scored by,
     and what was chosen for the candidate's settings."""
     n, texts, gold, n_labels = search.n_train, search.texts, search.gold, len(search.spec.labels)
     train, held = np.arange(n), np.arange(n, len(texts))
     joint_score = macro_f1(gold[held], joint)
-    chosen = select_and_fit(vectors, texts, gold, n_labels, splits=[(train, held)], seed=search.seed, deadline=search.deadline)
+    chosen = select_and_fit(vectors, texts, gold, n_labels, splits=[(train, held)], seed=search.seed, deadline=search.deadline,
+                            names=names)
     scores = {"trained_head_held_out_score": round(joint_score, 4), "linear_head_held_out_score": round(chosen.score, 4)}
     if chosen.score <= joint_score:
         return None, joint, {"head": "trained with the encoder", **scores}
     rows = np.arange(len(texts)) if search.refit_all else train
     fitted = chosen.fit(vectors[rows], [texts[i] for i in rows], gold[rows], n_labels, seed=search.seed, space="adapted")
     return fitted, chosen.logits[held], {"head": f"linear on the adapted vectors (C={chosen.c:g})", **scores,
+                                         "label_names_weight": chosen.name_weight,
                                          **({"fitted_on": f"all {len(rows)} rows"} if search.refit_all else {})}
 
 
