@@ -45,6 +45,16 @@ def test_clean_text_removes_controls_and_surrogates():
     cleaned.text.encode("utf-8")  # always encodable
 
 
+def test_clean_text_decodes_html_character_references_as_the_training_texts_were():
+    assert clean_text("gsm, tv &amp; internet &lt;3 &#128545; &#x1F44D;").text == "gsm, tv & internet <3 😡 👍"
+    for kept in ["AT&T", "R&D", "fish & chips", "&amp no semicolon", "a&b;c"]:
+        assert clean_text(kept).text == kept
+    cleaned = clean_text("&#0;&#xd800;&#13;x")  # references to characters that must not survive
+    assert "\x00" not in cleaned.text and "\r" not in cleaned.text
+    cleaned.text.encode("utf-8")
+    assert clean_text("&lt;3").scorable and not clean_text("&amp;").scorable
+
+
 def test_clean_text_cuts_very_long_texts():
     cleaned = clean_text("woord " * 400_000, max_chars=20_000)
     assert cleaned.truncated and len(cleaned.text) <= 20_000

@@ -2,11 +2,14 @@
 
 The model's own tokenizer normalises further (NFKC-like); this step only makes
 any input safe and bounded: lone surrogates become U+FFFD, control characters
-go, whitespace runs collapse, and very long texts are cut at ``max_chars``.
+go, HTML character references that exports leave in (``&amp;``, ``&lt;3``) become the
+characters they stand for, as in the training texts, whitespace runs collapse, and very long
+texts are cut at ``max_chars``.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
+_CHAR_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"[@#]\w+")
 _WORDLIKE = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -46,8 +50,15 @@ def is_scorable(text: str) -> bool:
     return bool(_WORDLIKE.search(rest)) or _has_symbol_content(rest)
 
 
+def _unescape(match: re.Match[str]) -> str:
+    return html.unescape(match.group())
+
+
 def clean_text(text: str, *, max_chars: int = DEFAULT_MAX_CHARS) -> CleanText:
     """Make ``text`` safe to tokenize without dropping emoji or emoticons.
+
+    Only complete character references (with their ``;``) are decoded, so "AT&T" or "R&D"
+    stay as they are.
 
     Args:
         text: Any Python string, including lone surrogates and control characters.
@@ -57,7 +68,7 @@ def clean_text(text: str, *, max_chars: int = DEFAULT_MAX_CHARS) -> CleanText:
         The cleaned text, whether it was cut, and whether anything is left to score.
     """
     text = _SURROGATES.sub("\ufffd", text)
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", _CHAR_REFERENCE.sub(_unescape, text))
     text = _CONTROL.sub(" ", text).replace("\r", "\n")
     text = _NEWLINES.sub("\n", _SPACES.sub(" ", text)).strip()
     truncated = len(text) > max_chars
